@@ -1,0 +1,95 @@
+"""``bayes demo``: every domain end to end on generated data, into one report folder.
+
+Each domain module listed in :data:`DEMO_SECTIONS` exposes ``demo_section(ctx) -> Section``.
+Sections run in order and may leave results in ``ctx.state`` for later ones (the Photos
+segments feed the video priors, for instance).
+
+The report is built in a temporary sibling folder and renamed into place at the end, so an
+interrupted demo never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bayes.report import Report
+
+DEMO_SECTIONS: tuple[str, ...] = (
+    "bayes.photos.report",
+    "bayes.video.report",
+    "bayes.signup.report",
+    "bayes.growth.report",
+)
+
+
+@dataclass
+class DemoContext:
+    outdir: Path
+    seed: int = 0
+    quick: bool = False
+    state: dict = field(default_factory=dict)
+
+    @property
+    def figures(self) -> Path:
+        p = self.outdir / "figures"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def tables(self) -> Path:
+        p = self.outdir / "tables"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def posteriors(self) -> Path:
+        p = self.outdir / "posteriors"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def data(self) -> Path:
+        p = self.outdir / "data"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def run_demo(
+    outdir: str | Path,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    only: list[str] | None = None,
+    log=print,
+) -> Path:
+    """Run the demo sections and write ``outdir/index.html``; return its path."""
+    outdir = Path(outdir).resolve()
+    staging = outdir.with_name(outdir.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    ctx = DemoContext(outdir=staging, seed=seed, quick=quick)
+    report = Report(staging, title="Bayesian workbench — demo report")
+    try:
+        for name in DEMO_SECTIONS:
+            short = name.split(".")[1]
+            if only and short not in only:
+                continue
+            t0 = time.perf_counter()
+            log(f"[demo] {short} ...", file=sys.stderr)
+            module = importlib.import_module(name)
+            report.add(module.demo_section(ctx))
+            log(f"[demo] {short} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        report.write()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    staging.rename(outdir)
+    return outdir / "index.html"

@@ -1,0 +1,1 @@
+"""Growth analytics (seed 004): synthetic growth data, cohort retention, BG/NBD + Gamma-Gamma LTV."""

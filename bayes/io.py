@@ -1,0 +1,353 @@
+"""Input validation and atomic output for every file the workbench reads or writes.
+
+Two rules hold everywhere:
+
+* every input table is validated on load, and a bad one raises :class:`InputError`
+  naming the file, the column and the offending rows;
+* every output is written to a temporary file in the same folder and renamed into place,
+  so a failure never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Column",
+    "InputError",
+    "atomic_path",
+    "data_hash",
+    "read_table",
+    "save_figure",
+    "to_jsonable",
+    "validate_frame",
+    "write_json",
+    "write_netcdf",
+    "write_table",
+    "write_text",
+]
+
+_MAX_ROWS_SHOWN = 5
+
+
+class InputError(ValueError):
+    """A bad input: the message names the source, the column and the rows at fault."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | os.PathLike | None = None,
+        column: str | None = None,
+        rows: Sequence[Any] | None = None,
+    ):
+        self.source = None if source is None else str(source)
+        self.column = column
+        self.rows = None if rows is None else list(rows)
+        parts = []
+        if self.source:
+            parts.append(self.source)
+        if column:
+            parts.append(f"column '{column}'")
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:_MAX_ROWS_SHOWN])
+            more = len(self.rows) - _MAX_ROWS_SHOWN
+            parts.append(f"rows {shown}" + (f" (and {more} more)" if more > 0 else ""))
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+@dataclass(frozen=True)
+class Column:
+    """Schema of one input column.
+
+    ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``datetime``.
+    ``allowed`` restricts values to a set, ``min``/``max`` bound numbers.
+    """
+
+    name: str
+    kind: str = "float"
+    required: bool = True
+    nullable: bool = False
+    allowed: tuple | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+def _row_labels(mask: pd.Series | np.ndarray, index: pd.Index) -> list:
+    """Data-file row numbers (1-based, after the header) for a boolean mask."""
+    positions = np.flatnonzero(np.asarray(mask))
+    return (
+        [int(p) + 2 for p in positions]
+        if isinstance(index, pd.RangeIndex)
+        else list(index[positions])
+    )
+
+
+def validate_frame(
+    df: pd.DataFrame, columns: Sequence[Column], *, source: str = "<table>"
+) -> pd.DataFrame:
+    """Check and coerce ``df`` against ``columns``; return a new frame (the input is not mutated).
+
+    Row numbers in errors are the line numbers of a CSV file (header on line 1).
+    """
+    if len(df) == 0:
+        raise InputError("the table is empty (no data rows)", source=source)
+    missing = [c.name for c in columns if c.required and c.name not in df.columns]
+    if missing:
+        raise InputError(
+            f"missing required column(s) {missing}; found {list(df.columns)}", source=source
+        )
+    out = df.copy()
+    for col in columns:
+        if col.name not in out.columns:
+            continue
+        s = out[col.name]
+        null = s.isna().to_numpy()
+        if null.any() and not col.nullable:
+            raise InputError(
+                "missing values (NaN/empty) are not allowed",
+                source=source,
+                column=col.name,
+                rows=_row_labels(null, out.index),
+            )
+        out[col.name] = s = _coerce(s, col, source, out.index)
+        notnull = ~s.isna().to_numpy()
+        if col.allowed is not None:
+            bad = notnull & ~s.isin(col.allowed).to_numpy()
+            if bad.any():
+                values = sorted({str(v) for v in s[bad].unique()})[:_MAX_ROWS_SHOWN]
+                raise InputError(
+                    f"unknown value(s) {values}; expected one of {list(col.allowed)}",
+                    source=source,
+                    column=col.name,
+                    rows=_row_labels(bad, out.index),
+                )
+        if col.min is not None:
+            bad = notnull & (s.to_numpy() < col.min)
+            if bad.any():
+                raise InputError(
+                    f"values below the minimum {col.min}",
+                    source=source,
+                    column=col.name,
+                    rows=_row_labels(bad, out.index),
+                )
+        if col.max is not None:
+            bad = notnull & (s.to_numpy() > col.max)
+            if bad.any():
+                raise InputError(
+                    f"values above the maximum {col.max}",
+                    source=source,
+                    column=col.name,
+                    rows=_row_labels(bad, out.index),
+                )
+    return out
+
+
+def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Series:
+    kind = col.kind
+    if kind == "str":
+        return s.astype("string").astype(object).where(s.notna(), None)
+    if kind == "datetime":
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        bad = parsed.isna().to_numpy() & s.notna().to_numpy()
+        if bad.any():
+            raise InputError(
+                "cannot parse as a timestamp",
+                source=source,
+                column=col.name,
+                rows=_row_labels(bad, index),
+            )
+        return parsed
+    if kind == "bool":
+        if s.dtype == bool:
+            return s
+        mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+        lowered = s.astype(str).str.strip().str.lower()
+        bad = ~lowered.isin(mapping) & s.notna()
+        if bad.any():
+            raise InputError(
+                "expected a boolean (0/1/true/false)",
+                source=source,
+                column=col.name,
+                rows=_row_labels(bad.to_numpy(), index),
+            )
+        return lowered.map(mapping)
+    if kind in ("int", "float"):
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna().to_numpy() & s.notna().to_numpy()
+        if bad.any():
+            raise InputError(
+                f"expected numbers, found non-numeric values such as {s[bad].iloc[0]!r}",
+                source=source,
+                column=col.name,
+                rows=_row_labels(bad, index),
+            )
+        if kind == "int":
+            finite = num.dropna()
+            frac = (finite % 1 != 0).reindex(num.index, fill_value=False).to_numpy()
+            if frac.any():
+                raise InputError(
+                    "expected whole numbers (counts)",
+                    source=source,
+                    column=col.name,
+                    rows=_row_labels(frac, index),
+                )
+            return num if num.isna().any() else num.astype(np.int64)
+        return num.astype(float)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def read_table(
+    path: str | os.PathLike,
+    columns: Sequence[Column] | None = None,
+    *,
+    read_columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file (by suffix) and validate it against ``columns``."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=path)
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", source=path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path, columns=list(read_columns) if read_columns else None)
+        elif suffix in (".csv", ".txt", ".gz"):
+            df = pd.read_csv(path, usecols=list(read_columns) if read_columns else None)
+        else:
+            raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("the file is empty", source=path) from exc
+    except (ValueError, OSError) as exc:  # unreadable Parquet, bad usecols, ...
+        raise InputError(f"cannot read the file ({exc})", source=path) from exc
+    if columns is None:
+        if len(df) == 0:
+            raise InputError("the table is empty (no data rows)", source=path)
+        return df
+    return validate_frame(df, columns, source=str(path))
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
+    """Write CSV or Parquet according to the suffix, atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with atomic_path(path) as tmp:
+        if suffix in (".parquet", ".pq"):
+            df.to_parquet(tmp, index=index)
+        elif suffix == ".csv":
+            df.to_csv(tmp, index=index)
+        else:
+            raise InputError(
+                f"unsupported output type {suffix!r}; use .csv or .parquet", source=path
+            )
+    return path
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars and containers into plain JSON types (NaN -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), indent=2, sort_keys=False)
+
+
+def write_json(obj: Any, path: str | os.PathLike) -> Path:
+    return write_text(dumps(obj) + "\n", path)
+
+
+def save_figure(fig, path: str | os.PathLike, *, dpi: int = 110, close: bool = True) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
+
+
+def write_netcdf(idata, path: str | os.PathLike) -> Path:
+    """Write an ArviZ ``InferenceData`` to NetCDF atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        idata.to_netcdf(str(tmp), engine="h5netcdf")
+    return path
+
+
+def data_hash(obj: pd.DataFrame | str | os.PathLike | bytes) -> str:
+    """SHA-256 of a file's bytes or of a DataFrame's contents (row order included)."""
+    h = hashlib.sha256()
+    if isinstance(obj, pd.DataFrame):
+        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        h.update(",".join(map(str, obj.columns)).encode())
+    elif isinstance(obj, bytes):
+        h.update(obj)
+    else:
+        with open(obj, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()

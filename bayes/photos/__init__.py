@@ -1,0 +1,1 @@
+"""Photos Core_90d activation (seed 000, Parts A-B): synthetic data, baselines, segments."""

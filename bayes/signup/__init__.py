@@ -1,0 +1,1 @@
+"""Customer 360 per-recipient signup probability (seed 003)."""
