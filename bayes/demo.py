@@ -22,6 +22,7 @@ from bayes.report import Report
 DEMO_SECTIONS: tuple[str, ...] = (
     "bayes.photos.report",
     "bayes.video.report",
+    "bayes.video.update_report",
     "bayes.signup.report",
     "bayes.growth.report",
 )
