@@ -1,0 +1,324 @@
+"""Load and validate the three Customer 360 inputs (events, campaigns, signups).
+
+The events stream can hold tens of millions of rows, so it is read with PyArrow and turned
+into integer-coded categoricals without creating a Python string per row; timestamps are parsed
+by a cascade of fixed ISO formats in Arrow (naive values are UTC, zoned ones are converted),
+with pandas' general parser only for the rows no fixed format matches. Every problem raises
+:class:`bayes.io.InputError` naming the file, the column and the rows (CSV line numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes.io import Column, InputError, read_table
+from models.signup import EVENT_TYPES, campaign_topics
+
+__all__ = [
+    "CAMPAIGN_COLUMNS",
+    "EVENT_COLUMNS",
+    "SIGNUP_COLUMNS",
+    "SignupInputs",
+    "load_inputs",
+    "parse_timestamps",
+    "read_campaigns",
+    "read_events",
+    "read_signups",
+    "validate_events",
+]
+
+EVENT_COLUMNS: tuple[str, ...] = ("msg_id", "email", "event_type", "event_ts", "campaign_id")
+CAMPAIGN_COLUMNS = (
+    Column("campaign_id", "str"),
+    Column("name", "str", nullable=True),
+    Column("subject", "str", nullable=True),
+    Column("topic", "str", required=False, nullable=True),
+)
+SIGNUP_COLUMNS = (
+    Column("email", "str"),
+    Column("campaign_id", "str"),
+    Column("signup_ts", "datetime"),
+)
+_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+)
+
+
+def _rows(positions) -> list[int]:
+    """CSV line numbers (header on line 1) of 0-based row positions."""
+    return [int(p) + 2 for p in np.asarray(positions)[:20]]
+
+
+def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts") -> pd.Series:
+    """Timestamps to UTC (seed §7): naive values are UTC, zoned values are converted.
+
+    ``values`` is an Arrow array or anything pandas holds. Fast fixed ISO formats are tried in
+    Arrow on the rows still unparsed; whatever is left goes to pandas' mixed-format parser; rows
+    nothing parses raise :class:`InputError`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_timestamp(arr.type):
+        ns = arr.cast(pa.timestamp("ns", tz=arr.type.tz)).cast(pa.int64())
+        out = ns.to_numpy(zero_copy_only=False)
+        null = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
+    else:
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.string())
+        n = len(arr)
+        out = np.zeros(n, dtype=np.int64)
+        todo = np.flatnonzero(~np.asarray(arr.is_null().to_numpy(zero_copy_only=False)))
+        null = np.ones(n, dtype=bool)
+        for fmt in _FORMATS:
+            if len(todo) == 0:
+                break
+            sub = arr.take(pa.array(todo)) if len(todo) < n else arr
+            parsed = pc.strptime(sub, format=fmt, unit="ns", error_is_null=True)
+            ok = np.asarray(parsed.is_valid().to_numpy(zero_copy_only=False))
+            if ok.any():
+                vals = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
+                out[todo[ok]] = vals[ok]
+                null[todo[ok]] = False
+            todo = todo[~ok]
+        if len(todo):
+            rest = pd.Series(arr.take(pa.array(todo)).to_pylist(), dtype=object)
+            parsed = pd.to_datetime(rest, errors="coerce", utc=True, format="mixed")
+            good = parsed.notna().to_numpy()
+            out[todo[good]] = parsed[good].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            null[todo[good]] = False
+            if (~good).any():
+                raise InputError(
+                    f"cannot parse as a timestamp (e.g. {rest[~good].iloc[0]!r})",
+                    source=source,
+                    column=column,
+                    rows=_rows(todo[~good]),
+                )
+    if null.any():
+        raise InputError(
+            "missing values (NaN/empty) are not allowed",
+            source=source,
+            column=column,
+            rows=_rows(np.flatnonzero(null)),
+        )
+    return pd.Series(pd.to_datetime(out, utc=True), name=column)
+
+
+def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> pd.Categorical:
+    """An Arrow column as a pandas Categorical (dictionary-encoded, no per-row Python objects);
+    nulls and blank strings raise :class:`InputError`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    bad = arr.is_null()
+    if strip_blank:
+        bad = pc.or_(bad, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0))
+    bad = np.asarray(bad.fill_null(True).to_numpy(zero_copy_only=False))
+    if bad.any():
+        raise InputError(
+            "missing or blank values are not allowed",
+            source=source,
+            column=column,
+            rows=_rows(np.flatnonzero(bad)),
+        )
+    enc = pc.dictionary_encode(arr)
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    cats = pd.Index(enc.dictionary.to_pylist(), dtype=object)
+    return pd.Categorical.from_codes(codes, categories=cats)
+
+
+def _read_arrow(path: Path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            names = pq.read_schema(path).names
+            cols = [c for c in EVENT_COLUMNS if c in names]
+            return pq.read_table(path, columns=cols), names
+        if suffix in (".csv", ".txt", ".gz"):
+            header = pd.read_csv(path, nrows=0).columns.tolist()
+            cols = [c for c in EVENT_COLUMNS if c in header]
+            table = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=cols,
+                    column_types={c: pa.string() for c in cols},
+                    strings_can_be_null=True,
+                ),
+            )
+            return table, header
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("the file is empty", source=path) from exc
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise InputError(f"cannot read the file ({exc})", source=path) from exc
+    raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
+
+
+def validate_events(table, *, source: str = "<events>", columns=None) -> pd.DataFrame:
+    """Validate an events table (Arrow table or pandas frame) and return a pandas frame of
+    categoricals (``msg_id, email, event_type, campaign_id``) and UTC ``event_ts``.
+
+    ``event_type`` values are lower-cased and trimmed before the check against
+    :data:`models.signup.EVENT_TYPES`.
+    """
+    import pyarrow as pa
+
+    if isinstance(table, pd.DataFrame):
+        columns = list(table.columns)
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    columns = list(table.column_names) if columns is None else list(columns)
+    if table.num_rows == 0:
+        raise InputError("the table is empty (no data rows)", source=source)
+    missing = [c for c in EVENT_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(f"missing required column(s) {missing}; found {columns}", source=source)
+    out = {}
+    for col in ("msg_id", "email", "campaign_id"):
+        out[col] = _categorical(table.column(col), source=source, column=col)
+    et = _categorical(table.column("event_type"), source=source, column="event_type")
+    norm = pd.Index(et.categories.str.strip().str.lower())
+    bad_cat = ~norm.isin(EVENT_TYPES)
+    if bad_cat.any():
+        bad_rows = np.flatnonzero(bad_cat[et.codes])
+        raise InputError(
+            f"unknown value(s) {sorted(set(et.categories[bad_cat]))[:5]}; "
+            f"expected one of {list(EVENT_TYPES)}",
+            source=source,
+            column="event_type",
+            rows=_rows(bad_rows),
+        )
+    type_codes = pd.Index(EVENT_TYPES).get_indexer(norm)[et.codes]
+    out["event_type"] = pd.Categorical.from_codes(type_codes.astype(np.int8), list(EVENT_TYPES))
+    out["event_ts"] = parse_timestamps(table.column("event_ts"), source=source).array
+    return pd.DataFrame({c: out[c] for c in EVENT_COLUMNS})
+
+
+def read_events(path: str | Path) -> pd.DataFrame:
+    """Read and validate the events file (CSV or Parquet); see :func:`validate_events`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=path)
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", source=path)
+    table, header = _read_arrow(path)
+    return validate_events(table, source=str(path), columns=header)
+
+
+def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Read/validate the campaigns table; return it and the ``campaign_id -> topic`` map
+    (seed §2: the ``topic`` column, else parsed from ``subject``/``name``)."""
+    from bayes.io import validate_frame
+
+    if isinstance(path_or_frame, pd.DataFrame):
+        source = source or "<campaigns>"
+        df = validate_frame(path_or_frame, CAMPAIGN_COLUMNS, source=source)
+    else:
+        source = str(path_or_frame)
+        df = read_table(path_or_frame, CAMPAIGN_COLUMNS)
+    dup = df["campaign_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise InputError(
+            "campaign_id values must be unique",
+            source=source,
+            column="campaign_id",
+            rows=_rows(np.flatnonzero(dup)),
+        )
+    topics = campaign_topics(df)
+    none = topics.isna().to_numpy()
+    if none.any():
+        raise InputError(
+            "no topic: the 'topic' column is empty and neither subject nor name has a "
+            "'[Topic] …' prefix or a 'Topic — …', 'Topic - …', 'Topic: …' form "
+            f"(campaigns {list(df['campaign_id'][none][:5])})",
+            source=source,
+            column="subject",
+            rows=_rows(np.flatnonzero(none)),
+        )
+    return df, topics
+
+
+def read_signups(path_or_frame, *, source: str | None = None) -> pd.DataFrame:
+    """Read/validate the signups table (``email, campaign_id, signup_ts``)."""
+    from bayes.io import validate_frame
+
+    if isinstance(path_or_frame, pd.DataFrame):
+        return validate_frame(path_or_frame, SIGNUP_COLUMNS, source=source or "<signups>")
+    return read_table(path_or_frame, SIGNUP_COLUMNS)
+
+
+@dataclass
+class SignupInputs:
+    """Validated inputs: events (categoricals + UTC ``event_ts``), campaigns, the
+    ``campaign_id -> topic`` map and the signups table (or None)."""
+
+    events: pd.DataFrame
+    campaigns: pd.DataFrame
+    topic_of_campaign: pd.Series
+    signups: pd.DataFrame | None
+    sources: dict
+
+
+def _check_campaign_refs(ids: pd.Series, known: pd.Index, *, source: str) -> None:
+    codes, uniq = pd.factorize(ids)
+    unknown = ~pd.Index(np.asarray(uniq, dtype=object)).isin(known)
+    if unknown.any():
+        rows = np.flatnonzero(unknown[codes])
+        raise InputError(
+            f"campaign_id(s) {list(np.asarray(uniq, dtype=object)[unknown][:5])} "
+            "are not in the campaigns table",
+            source=source,
+            column="campaign_id",
+            rows=_rows(rows),
+        )
+
+
+def load_inputs(events, campaigns, signups=None) -> SignupInputs:
+    """Load and cross-validate events, campaigns and (optionally) signups.
+
+    Each argument is a path (CSV/Parquet) or a pandas DataFrame. Campaign ids referenced by
+    the events or the signups must exist in the campaigns table.
+    """
+    src = {}
+    if isinstance(events, pd.DataFrame):
+        src["events"] = "<events>"
+        ev = validate_events(events, source="<events>")
+    else:
+        src["events"] = str(events)
+        ev = read_events(events)
+    src["campaigns"] = "<campaigns>" if isinstance(campaigns, pd.DataFrame) else str(campaigns)
+    camp, topic_of = read_campaigns(campaigns)
+    known = pd.Index(camp["campaign_id"].astype(str))
+    ev["campaign_id"] = ev["campaign_id"].cat.rename_categories(
+        ev["campaign_id"].cat.categories.astype(str)
+    )
+    _check_campaign_refs(ev["campaign_id"], known, source=src["events"])
+    su = None
+    if signups is not None:
+        src["signups"] = "<signups>" if isinstance(signups, pd.DataFrame) else str(signups)
+        su = read_signups(signups)
+        _check_campaign_refs(su["campaign_id"].astype(str), known, source=src["signups"])
+        su = su.assign(campaign_id=su["campaign_id"].astype(str))
+    topic_of.index = topic_of.index.astype(str)
+    return SignupInputs(ev, camp, topic_of, su, src)

@@ -1,0 +1,880 @@
+"""Customer 360 signup probability (seed 003): seed-exact counting and empirical Bayes, and the
+hierarchical beta-binomial beside it.
+
+Layout
+------
+* §2 counting rules: :func:`normalize_emails`, :func:`topic_from_text`, :func:`campaign_topics`,
+  :func:`to_utc`, :func:`encode_events`, :func:`encode_signups`, :func:`aggregate_pairs` and
+  their composition :func:`count_pairs`.
+* §3 topic priors: :func:`topic_priors`; §4-§5 smoothing: :func:`eb_rate`, :func:`eb_scores`.
+* Hierarchical beta-binomial: :func:`compress`, :func:`build_model`,
+  :class:`HierarchicalSignupModel` (``fit`` / ``predict`` / ``expected_signups``), the closed-form
+  per-recipient posterior :func:`posterior_rate_mean`, and the generative simulators
+  :func:`simulate_recipients` and :func:`simulate_summaries` (the likelihood is a weighted
+  ``pm.Potential`` on compressed rows, which has no generative form of its own).
+
+Everything is vectorised over events, pairs and posterior draws; no per-row Python loops.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from priors.signup import STAGES, signup_priors, topic_rate_variables
+from priors.spec import Prior
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "EVENT_TYPES",
+    "PRIOR_CLAMP",
+    "EventCodes",
+    "HierarchicalSignupModel",
+    "SignupCounts",
+    "aggregate_pairs",
+    "build_model",
+    "campaign_topics",
+    "compress",
+    "count_pairs",
+    "eb_rate",
+    "eb_scores",
+    "encode_events",
+    "encode_signups",
+    "normalize_emails",
+    "posterior_rate_mean",
+    "simulate_recipients",
+    "simulate_summaries",
+    "to_utc",
+    "topic_from_text",
+    "topic_priors",
+]
+
+#: the event types of the events stream (seed §2), in code order
+EVENT_TYPES: tuple[str, ...] = ("send", "open", "click", "signup", "unsubscribe", "complaint")
+_SEND, _OPEN, _CLICK, _SIGNUP, _UNSUB, _COMPLAINT = range(6)
+#: seed §3/§7: topic priors are clamped to [1e-4, 0.9]
+PRIOR_CLAMP: tuple[float, float] = (1e-4, 0.9)
+#: seed §4/§7: alpha_C = alpha_SC = 2
+DEFAULT_ALPHA: float = 2.0
+
+# ----------------------------------------------------------------------------- §2 counting
+
+
+def normalize_emails(values) -> tuple[np.ndarray, pd.Index]:
+    """Seed §2/§9 step 1: ``email.lower().strip()``, computed on the unique values only.
+
+    Returns ``(codes, emails)``: ``emails[codes]`` is the normalised e-mail of every input row.
+    Factorises first (fast on categoricals), normalises the uniques, then merges the uniques
+    that collapse to the same normalised address.
+    """
+    raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    norm = pd.Series(np.asarray(uniques, dtype=object)).str.lower().str.strip()
+    merged, emails = pd.factorize(norm)
+    codes = merged[raw_codes] if len(merged) else np.zeros(0, np.int64)
+    codes = np.where(raw_codes < 0, -1, codes)
+    return codes.astype(np.int64), pd.Index(emails, dtype=object)
+
+
+_BRACKET = re.compile(r"^\s*\[([^\]]+)\]")
+# the earliest of: an em/en dash (spaces optional), a spaced hyphen " - ", or a colon
+_SEPARATOR = re.compile(r"^(.*?)(?:\s*[—–]\s*|\s+-\s+|\s*:)")
+
+
+def topic_from_text(text: pd.Series) -> pd.Series:
+    """Seed §2: parse a topic from a subject or name.
+
+    ``"[Mortgage] Rates are down"`` -> ``"Mortgage"``; otherwise the text before the first
+    ``—`` (or ``–``), spaced ``" - "`` or ``":"``: ``"Credit Card — Cashback"`` -> ``"Credit Card"``.
+    A bare hyphen inside a word (``"Pre-approved"``) is not a separator. Returns NaN where no
+    rule applies (or the parsed text is blank).
+    """
+    s = pd.Series(text, dtype=object).astype("string")
+    bracket = s.str.extract(_BRACKET, expand=False)
+    before = s.str.extract(_SEPARATOR, expand=False)
+    out = bracket.fillna(before).str.strip()
+    out = out.where(out.str.len() > 0)
+    return out.astype(object).where(out.notna(), np.nan)
+
+
+def campaign_topics(campaigns: pd.DataFrame) -> pd.Series:
+    """Map ``campaign_id -> topic`` (seed §2): the ``topic`` column when present and non-blank,
+    else parsed from ``subject``, else from ``name``. NaN where nothing applies."""
+    n = len(campaigns)
+    topic = pd.Series([np.nan] * n, index=campaigns.index, dtype=object)
+    if "topic" in campaigns.columns:
+        t = campaigns["topic"].astype("string").str.strip()
+        topic = t.where(t.str.len() > 0).astype(object)
+    for col in ("subject", "name"):
+        if col in campaigns.columns:
+            missing = topic.isna()
+            if missing.any():
+                topic = topic.where(~missing, topic_from_text(campaigns[col].where(missing)))
+    topic = topic.where(topic.notna(), np.nan)
+    return pd.Series(topic.to_numpy(), index=pd.Index(campaigns["campaign_id"]), name="topic")
+
+
+def to_utc(ts) -> pd.Series:
+    """Seed §7: coerce timestamps to UTC; naive values are taken to be UTC already."""
+    s = pd.Series(ts)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return s.dt.tz_localize("UTC")
+    return pd.Series(pd.to_datetime(s, utc=True, format="ISO8601"), index=s.index)
+
+
+@dataclass
+class EventCodes:
+    """The events stream after §2: unique per ``(msg_id, event_type)``, integer-coded.
+
+    Arrays run over the deduplicated events; ``emails``/``topics`` are the code books.
+    ``ts_ns`` are UTC nanoseconds (``None`` when the stream has no timestamps).
+    """
+
+    email: np.ndarray
+    topic: np.ndarray
+    etype: np.ndarray
+    msg: np.ndarray
+    ts_ns: np.ndarray | None
+    emails: pd.Index
+    topics: pd.Index
+    n_raw: int
+    as_of: pd.Timestamp | None = None
+
+    @property
+    def n_unique(self) -> int:
+        return len(self.email)
+
+
+def _codes_in(values, book: pd.Index, what: str) -> np.ndarray:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    idx = book.get_indexer(pd.Index(np.asarray(uniques, dtype=object)))
+    if (idx < 0).any():
+        bad = [uniques[i] for i in np.flatnonzero(idx < 0)[:5]]
+        raise ValueError(f"unknown {what} {bad}")
+    return np.where(codes < 0, -1, idx[codes]).astype(np.int64)
+
+
+def encode_events(
+    events: pd.DataFrame, topic_of_campaign: pd.Series, *, topics: pd.Index | None = None
+) -> EventCodes:
+    """Seed §2 / §9 steps 1 and 3: normalise e-mails, map ``campaign -> topic``, timestamps to
+    UTC, and keep one row per ``(msg_id, event_type)`` ("all event counts are unique per message").
+
+    ``events`` needs ``msg_id, email, event_type, campaign_id`` and optionally ``event_ts``
+    (columns may be categoricals, which makes this fast on large data).
+    """
+    n_raw = len(events)
+    email_codes, emails = normalize_emails(events["email"])
+    etype = _codes_in(events["event_type"], pd.Index(EVENT_TYPES), "event_type").astype(np.int8)
+    topic_of_campaign = topic_of_campaign.dropna()
+    if topics is None:
+        topics = pd.Index(pd.unique(topic_of_campaign.to_numpy()), dtype=object)
+    camp_topic = pd.Series(
+        topics.get_indexer(topic_of_campaign.to_numpy()), topic_of_campaign.index
+    )
+    camp_codes, camp_uniques = pd.factorize(events["campaign_id"])
+    per_camp = camp_topic.reindex(pd.Index(np.asarray(camp_uniques, dtype=object)))
+    if per_camp.isna().any() or (per_camp < 0).any():
+        bad = list(per_camp.index[per_camp.isna() | (per_camp < 0)][:5])
+        raise ValueError(f"campaign_id(s) without a topic: {bad}")
+    topic = per_camp.to_numpy(np.int64)[camp_codes]
+    msg, _ = pd.factorize(events["msg_id"])
+    keep = ~pd.Series(msg.astype(np.int64) * len(EVENT_TYPES) + etype).duplicated().to_numpy()
+    ts_ns = None
+    as_of = None
+    if "event_ts" in events.columns:
+        ts = to_utc(events["event_ts"])
+        ts_all = ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        as_of = pd.Timestamp(int(ts_all.max()), tz="UTC") if n_raw else None
+        ts_ns = ts_all[keep]
+    return EventCodes(
+        email=email_codes[keep],
+        topic=topic[keep],
+        etype=etype[keep],
+        msg=msg[keep],
+        ts_ns=ts_ns,
+        emails=emails,
+        topics=topics,
+        n_raw=n_raw,
+        as_of=as_of,
+    )
+
+
+def encode_signups(signups: pd.DataFrame | None, topic_of_campaign: pd.Series, codes: EventCodes):
+    """Map the signups table to ``(email code, topic code, ts_ns)`` in the events' code books.
+
+    E-mails absent from the events extend ``codes.emails`` (they are owners without sends).
+    Returns ``(email, topic, ts_ns)`` arrays (``ts_ns`` None without ``signup_ts``).
+    """
+    if signups is None or len(signups) == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, None
+    raw, uniq = normalize_emails(signups["email"])
+    idx = codes.emails.get_indexer(uniq)
+    new = idx < 0
+    if new.any():
+        extra = uniq[new]
+        idx[new] = len(codes.emails) + np.arange(new.sum())
+        codes.emails = codes.emails.append(pd.Index(extra, dtype=object))
+    email = idx[raw]
+    camp_topic = topic_of_campaign.dropna()
+    tcode = pd.Series(codes.topics.get_indexer(camp_topic.to_numpy()), camp_topic.index)
+    ccodes, cuniq = pd.factorize(signups["campaign_id"])
+    per = tcode.reindex(pd.Index(np.asarray(cuniq, dtype=object)))
+    if per.isna().any() or (per < 0).any():
+        bad = list(per.index[per.isna() | (per < 0)][:5])
+        raise ValueError(f"signups reference campaign_id(s) without a topic in the events: {bad}")
+    topic = per.to_numpy(np.int64)[ccodes]
+    ts_ns = None
+    if "signup_ts" in signups.columns:
+        ts_ns = to_utc(signups["signup_ts"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return email.astype(np.int64), topic, ts_ns
+
+
+def aggregate_pairs(
+    codes: EventCodes,
+    signup_email: np.ndarray,
+    signup_topic: np.ndarray,
+    *,
+    event_mask: np.ndarray | None = None,
+    signup_mask: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Seed §2 / §9 step 3: per ``(email, topic)`` the unique sends ``S``, clicks ``C`` and the
+    signup indicator ``Y`` = union of signup events and signups-table rows, collapsed to 0/1.
+
+    Also: ``signup_event``/``signup_table`` (the two sources), ``opted_out`` (an unsubscribe or
+    complaint in the topic, §6 rule 2) and ``last_open_ts`` (§6 rule 4). Owners (§6 rule 1) are
+    the rows with ``signed_up == 1``. Rows are sorted by e-mail code then topic.
+    ``event_mask``/``signup_mask`` restrict the events/table rows counted (used by the backtest).
+    """
+    n_t = len(codes.topics)
+    em, tp, et = codes.email, codes.topic, codes.etype
+    ts = codes.ts_ns
+    if event_mask is not None:
+        em, tp, et = em[event_mask], tp[event_mask], et[event_mask]
+        ts = None if ts is None else ts[event_mask]
+    se, st = signup_email, signup_topic
+    if signup_mask is not None:
+        se, st = se[signup_mask], st[signup_mask]
+    key_ev = em * n_t + tp
+    key_su = se * n_t + st
+    pcodes, puniq = pd.factorize(np.concatenate([key_ev, key_su]))
+    order = np.argsort(puniq, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    pcodes = rank[pcodes]
+    puniq = puniq[order]
+    n_p = len(puniq)
+    pe, ps = pcodes[: len(key_ev)], pcodes[len(key_ev) :]
+
+    def count(kind):
+        return np.bincount(pe[et == kind], minlength=n_p)
+
+    sends, clicks = count(_SEND), count(_CLICK)
+    sig_ev = count(_SIGNUP) > 0
+    sig_tab = np.bincount(ps, minlength=n_p) > 0
+    opted = (count(_UNSUB) + count(_COMPLAINT)) > 0
+    last_open = np.full(n_p, np.iinfo(np.int64).min, dtype=np.int64)
+    if ts is not None:
+        is_open = et == _OPEN
+        np.maximum.at(last_open, pe[is_open], ts[is_open])
+    last_open_ts = pd.to_datetime(
+        np.where(last_open == np.iinfo(np.int64).min, np.iinfo(np.int64).min, last_open), utc=True
+    )
+    email_code = puniq // n_t
+    topic_code = puniq % n_t
+    return pd.DataFrame(
+        {
+            "email": pd.Categorical.from_codes(email_code, categories=codes.emails),
+            "topic": pd.Categorical.from_codes(topic_code, categories=codes.topics),
+            "sends": sends.astype(np.int64),
+            "clicks": clicks.astype(np.int64),
+            "signed_up": (sig_ev | sig_tab).astype(np.int64),
+            "signup_event": sig_ev,
+            "signup_table": sig_tab,
+            "opted_out": opted,
+            "last_open_ts": last_open_ts,
+        }
+    )
+
+
+@dataclass
+class SignupCounts:
+    """Result of :func:`count_pairs`: the per-(email, topic) table and the topic priors."""
+
+    pairs: pd.DataFrame
+    topics: pd.DataFrame
+    as_of: pd.Timestamp | None
+    n_events: int
+    n_unique_events: int
+    info: dict = field(default_factory=dict)
+
+
+def count_pairs(
+    events: pd.DataFrame,
+    campaigns: pd.DataFrame | pd.Series,
+    signups: pd.DataFrame | None = None,
+    *,
+    clamp: tuple[float, float] = PRIOR_CLAMP,
+) -> SignupCounts:
+    """Seed §9 steps 1-3: counts per ``(email, topic)`` and the topic priors of §3.
+
+    ``campaigns`` is the campaigns table (``campaign_id, name, subject[, topic]``) or an
+    already computed ``campaign_id -> topic`` Series.
+    """
+    topic_of = campaigns if isinstance(campaigns, pd.Series) else campaign_topics(campaigns)
+    codes = encode_events(events, topic_of)
+    s_email, s_topic, _ = encode_signups(signups, topic_of, codes)
+    pairs = aggregate_pairs(codes, s_email, s_topic)
+    return SignupCounts(
+        pairs=pairs,
+        topics=topic_priors(pairs, clamp=clamp),
+        as_of=codes.as_of,
+        n_events=codes.n_raw,
+        n_unique_events=codes.n_unique,
+    )
+
+
+# ----------------------------------------------------------------------------- §3-§5 EB
+
+
+def topic_priors(pairs: pd.DataFrame, *, clamp: tuple[float, float] = PRIOR_CLAMP) -> pd.DataFrame:
+    """Seed §3: ``p0_click = unique clicks / unique sends`` and ``p0_sc = unique signups /
+    unique clicks`` per topic, the signup numerator being the union over sources (each
+    ``(email, topic)`` counted once), both clamped to ``[1e-4, 0.9]``.
+
+    A topic with no sends (or no clicks) gets the lower clamp.
+    """
+    topic = pairs["topic"]
+    cats = topic.cat.categories if hasattr(topic, "cat") else pd.Index(pd.unique(topic))
+    t = topic.cat.codes.to_numpy() if hasattr(topic, "cat") else cats.get_indexer(topic)
+    n_t = len(cats)
+    sends = np.bincount(t, weights=pairs["sends"].to_numpy(float), minlength=n_t)
+    clicks = np.bincount(t, weights=pairs["clicks"].to_numpy(float), minlength=n_t)
+    signups = np.bincount(t, weights=pairs["signed_up"].to_numpy(float), minlength=n_t)
+    lo, hi = clamp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0c = np.where(sends > 0, clicks / np.maximum(sends, 1), 0.0)
+        p0s = np.where(clicks > 0, signups / np.maximum(clicks, 1), 0.0)
+    return pd.DataFrame(
+        {
+            "topic": cats,
+            "recipients": np.bincount(t, minlength=n_t),
+            "sends": sends.astype(np.int64),
+            "clicks": clicks.astype(np.int64),
+            "signups": signups.astype(np.int64),
+            "p0_click": np.clip(p0c, lo, hi),
+            "p0_sc": np.clip(p0s, lo, hi),
+        }
+    )
+
+
+def eb_rate(successes, trials, prior, alpha: float = DEFAULT_ALPHA):
+    """Seed §4: the empirical-Bayes shrinkage ``(k + alpha * p0) / (n + alpha)``.
+
+    With ``k = C, n = S`` this is ``p_click``; with ``k = Y, n = C`` it is ``p_sc``. It is the
+    posterior mean of a ``Beta(alpha * p0, alpha * (1 - p0))`` prior after ``k`` successes in
+    ``n`` trials, i.e. :func:`posterior_rate_mean` with ``mu = p0``, ``kappa = alpha``.
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    return (k + alpha * np.asarray(prior, dtype=float)) / (n + alpha)
+
+
+def eb_scores(
+    pairs: pd.DataFrame,
+    priors: pd.DataFrame,
+    *,
+    alpha_c: float = DEFAULT_ALPHA,
+    alpha_sc: float = DEFAULT_ALPHA,
+) -> pd.DataFrame:
+    """Seed §4-§5: ``p_click``, ``p_signup_given_click`` and ``p_signup = p_click * p_sc`` for
+    every pair (a new frame; ``pairs`` is not modified)."""
+    pr = priors.set_index("topic")
+    p0c = pr["p0_click"].reindex(pairs["topic"].astype(object)).to_numpy()
+    p0s = pr["p0_sc"].reindex(pairs["topic"].astype(object)).to_numpy()
+    out = pairs.copy()
+    out["p_click"] = eb_rate(pairs["clicks"].to_numpy(), pairs["sends"].to_numpy(), p0c, alpha_c)
+    out["p_signup_given_click"] = eb_rate(
+        pairs["signed_up"].to_numpy(), pairs["clicks"].to_numpy(), p0s, alpha_sc
+    )
+    out["p_signup"] = out["p_click"].to_numpy() * out["p_signup_given_click"].to_numpy()
+    return out
+
+
+# ----------------------------------------------------------------------------- hierarchical
+
+
+def posterior_rate_mean(successes, trials, mu, kappa):
+    """Posterior mean of a recipient's rate under ``p ~ Beta(mu*kappa, (1-mu)*kappa)`` after
+    ``k`` successes in ``n`` trials: ``(k + kappa*mu) / (n + kappa)`` (conjugacy). Broadcasts,
+    so ``mu``/``kappa`` may carry a leading draw axis."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    return (k + np.asarray(kappa) * np.asarray(mu)) / (n + np.asarray(kappa))
+
+
+def consistent_counts(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts the binomial likelihood can hold: ``C' = max(C, Y)``, ``S' = max(S, C')``.
+
+    A signup recorded without a logged click (signups table only) implies a click-through, and
+    a click without a logged send implies a send. On consistent data (``S >= C >= Y``) this is
+    the identity; the seed-exact EB path uses the raw counts.
+    """
+    y = pairs["signed_up"].to_numpy(np.int64)
+    c = np.maximum(pairs["clicks"].to_numpy(np.int64), y)
+    s = np.maximum(pairs["sends"].to_numpy(np.int64), c)
+    return s, c, y
+
+
+def _topic_codes(pairs: pd.DataFrame, topics: pd.Index) -> np.ndarray:
+    t = topics.get_indexer(pairs["topic"].astype(object))
+    if (t < 0).any():
+        bad = pd.unique(pairs["topic"].astype(object)[t < 0])[:5]
+        raise ValueError(f"topic(s) {list(bad)} not in the fitted model")
+    return t
+
+
+def compress(pairs: pd.DataFrame, topics: pd.Index | None = None) -> dict:
+    """Sufficient statistics of the two beta-binomial stages: unique ``(topic, S, C)`` rows with
+    counts (pairs with ``S >= 1``) and unique ``(topic, C, Y)`` rows with counts (``C >= 1``),
+    on :func:`consistent_counts`."""
+    if topics is None:
+        topics = pd.Index(pairs["topic"].cat.categories, dtype=object)
+    keep = pairs["sends"].to_numpy() >= 1
+    p = pairs[keep]
+    t = _topic_codes(p, topics)
+    s, c, y = consistent_counts(p)
+    click = (
+        pd.DataFrame({"topic": t, "sends": s, "clicks": c})
+        .value_counts()
+        .rename("weight")
+        .reset_index()
+        .sort_values(["topic", "sends", "clicks"], ignore_index=True)
+    )
+    has_click = c >= 1
+    sc = (
+        pd.DataFrame({"topic": t[has_click], "clicks": c[has_click], "signed_up": y[has_click]})
+        .value_counts()
+        .rename("weight")
+        .reset_index()
+        .sort_values(["topic", "clicks", "signed_up"], ignore_index=True)
+    )
+    return {
+        "topics": topics,
+        "click": click,
+        "sc": sc,
+        "n_pairs": int(keep.sum()),
+        "n_repaired": int(((c != p["clicks"].to_numpy()) | (s != p["sends"].to_numpy())).sum()),
+    }
+
+
+def _betabinom_logp(k, n, a, b):
+    """``log BetaBinomial(k | n, a, b)`` (pytensor), constant included."""
+    import pytensor.tensor as pt
+
+    return (
+        pt.gammaln(n + 1)
+        - pt.gammaln(k + 1)
+        - pt.gammaln(n - k + 1)
+        + pt.gammaln(k + a)
+        + pt.gammaln(n - k + b)
+        - pt.gammaln(n + a + b)
+        - pt.gammaln(a)
+        - pt.gammaln(b)
+        + pt.gammaln(a + b)
+    )
+
+
+def build_model(stats: dict, priors: dict[str, Prior] | None = None):
+    """The hierarchical beta-binomial on compressed rows (weighted ``pm.Potential``).
+
+    For stage ``click``: ``C_i | S_i ~ BetaBinomial(S_i, mu_t kappa_t, (1-mu_t) kappa_t)``;
+    for stage ``sc``: ``Y_i | C_i ~ BetaBinomial(C_i, ...)`` — the recipient-level rates
+    integrated out. Each unique row contributes ``weight * logp``. Per-topic ``mu``/``kappa``
+    come from :func:`priors.signup.topic_rate_variables`.
+    """
+    import pymc as pm
+
+    topics = stats["topics"]
+    with pm.Model(coords={"topic": list(map(str, topics))}) as model:
+        for stage, (k_col, n_col) in zip(
+            STAGES, (("clicks", "sends"), ("signed_up", "clicks")), strict=True
+        ):
+            rows = stats[stage]
+            mu, kappa = topic_rate_variables(stage, priors)
+            if len(rows) == 0:
+                continue
+            t = rows["topic"].to_numpy(np.int64)
+            a = (mu * kappa)[t]
+            b = ((1 - mu) * kappa)[t]
+            k = rows[k_col].to_numpy(float)
+            n = rows[n_col].to_numpy(float)
+            w = rows["weight"].to_numpy(float)
+            pm.Potential(f"{stage}_loglik", (w * _betabinom_logp(k, n, a, b)).sum())
+    return model
+
+
+def _draws_from(ds, name: str) -> np.ndarray:
+    """``(chain*draw, topic)`` array of a posterior/prior variable."""
+    v = ds[name]
+    return v.stack(sample=("chain", "draw")).transpose("sample", "topic").to_numpy()
+
+
+def simulate_recipients(
+    rng: np.random.Generator,
+    mu_c,
+    kappa_c,
+    mu_s,
+    kappa_s,
+    topic: np.ndarray,
+    sends: np.ndarray,
+) -> dict:
+    """Generative form of the model, one recipient per row: ``p_click ~ Beta``, ``C ~
+    Binomial(S, p_click)``, ``p_sc ~ Beta``, ``Y = 1[Binomial(C, p_sc) >= 1]``. ``mu_*``/``kappa_*``
+    are per-topic arrays. Returns the true rates and the simulated counts."""
+    topic = np.asarray(topic)
+    sends = np.asarray(sends, dtype=np.int64)
+    mc, kc = np.asarray(mu_c)[topic], np.asarray(kappa_c)[topic]
+    ms, ks = np.asarray(mu_s)[topic], np.asarray(kappa_s)[topic]
+    p_click = rng.beta(mc * kc, (1 - mc) * kc)
+    p_sc = rng.beta(ms * ks, (1 - ms) * ks)
+    clicks = rng.binomial(sends, p_click)
+    signed = (rng.binomial(clicks, p_sc) >= 1).astype(np.int64)
+    return {"p_click": p_click, "p_sc": p_sc, "clicks": clicks, "signed_up": signed}
+
+
+def _betabinom_pmf_table(n_max: int, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``pmf[g, k] = BetaBinomial(k | n_g, a_g, b_g)`` for ``k = 0..n_max`` (0 beyond n_g)."""
+    k = np.arange(n_max + 1)[None, :]
+    n = n[:, None].astype(float)
+    a, b = a[:, None], b[:, None]
+    with np.errstate(invalid="ignore"):
+        logp = (
+            special.gammaln(n + 1)
+            - special.gammaln(k + 1)
+            - special.gammaln(np.maximum(n - k, 0) + 1)
+            + special.betaln(k + a, np.maximum(n - k, 0) + b)
+            - special.betaln(a, b)
+        )
+    pmf = np.where(k <= n, np.exp(logp), 0.0)
+    return pmf / pmf.sum(axis=1, keepdims=True)
+
+
+def simulate_summaries(
+    rng: np.random.Generator, mu_c, kappa_c, mu_s, kappa_s, stats: dict
+) -> dict[str, np.ndarray]:
+    """Predictive per-topic summaries for the compressed design, one row per draw.
+
+    ``mu_*``/``kappa_*`` are ``(draws, topic)``. For every unique ``(topic, S)`` group of ``n``
+    recipients the click histogram is ``Multinomial(n, BetaBinomial(.|S))``; for every
+    ``(topic, C)`` group the number of signed-up recipients is ``Binomial(m, 1 - BB(0|C))``.
+    Returns ``total_clicks``, ``zero_click_share`` and ``signed_up`` with shape
+    ``(draws, topic)`` — the quantities the observed data are compared with.
+    """
+    n_t = len(stats["topics"])
+    click = stats["click"]
+    grp = click.groupby(["topic", "sends"], sort=True)["weight"].sum().reset_index()
+    g_t = grp["topic"].to_numpy(np.int64)
+    g_s = grp["sends"].to_numpy(np.int64)
+    g_n = grp["weight"].to_numpy(np.int64)
+    sc = stats["sc"]
+    h = sc.groupby(["topic", "clicks"], sort=True)["weight"].sum().reset_index()
+    h_t = h["topic"].to_numpy(np.int64)
+    h_c = h["clicks"].to_numpy(np.int64)
+    h_n = h["weight"].to_numpy(np.int64)
+    mu_c, kappa_c = np.atleast_2d(mu_c), np.atleast_2d(kappa_c)
+    mu_s, kappa_s = np.atleast_2d(mu_s), np.atleast_2d(kappa_s)
+    n_d = mu_c.shape[0]
+    s_max = int(g_s.max()) if len(g_s) else 0
+    total_clicks = np.zeros((n_d, n_t))
+    zero = np.zeros((n_d, n_t))
+    signed = np.zeros((n_d, n_t))
+    recipients = np.bincount(g_t, weights=g_n, minlength=n_t)
+    for d in range(n_d):  # loop over draws only; groups are vectorised
+        a = mu_c[d, g_t] * kappa_c[d, g_t]
+        b = (1 - mu_c[d, g_t]) * kappa_c[d, g_t]
+        pmf = _betabinom_pmf_table(s_max, g_s, a, b)
+        hist = rng.multinomial(g_n, pmf)
+        total_clicks[d] = np.bincount(g_t, weights=hist @ np.arange(s_max + 1), minlength=n_t)
+        zero[d] = np.bincount(g_t, weights=hist[:, 0], minlength=n_t)
+        if len(h_t):
+            a2 = mu_s[d, h_t] * kappa_s[d, h_t]
+            b2 = (1 - mu_s[d, h_t]) * kappa_s[d, h_t]
+            p0 = np.exp(special.betaln(a2, h_c + b2) - special.betaln(a2, b2))
+            signed[d] = np.bincount(h_t, weights=rng.binomial(h_n, 1 - p0), minlength=n_t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zero_share = zero / recipients
+    return {"total_clicks": total_clicks, "zero_click_share": zero_share, "signed_up": signed}
+
+
+def _observed_summaries(stats: dict) -> dict[str, np.ndarray]:
+    n_t = len(stats["topics"])
+    c, s = stats["click"], stats["sc"]
+    t = c["topic"].to_numpy(np.int64)
+    w = c["weight"].to_numpy(float)
+    rec = np.bincount(t, weights=w, minlength=n_t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zero = np.bincount(t, weights=w * (c["clicks"].to_numpy() == 0), minlength=n_t) / rec
+    return {
+        "total_clicks": np.bincount(t, weights=w * c["clicks"].to_numpy(), minlength=n_t),
+        "zero_click_share": zero,
+        "signed_up": np.bincount(
+            s["topic"].to_numpy(np.int64),
+            weights=s["weight"].to_numpy(float) * s["signed_up"].to_numpy(),
+            minlength=n_t,
+        ),
+    }
+
+
+class HierarchicalSignupModel:
+    """Hierarchical beta-binomial for click-per-send and signup-given-click (design card).
+
+    scikit-learn shaped: ``__init__`` stores settings, :meth:`fit` learns ``idata_``,
+    ``topics_``, ``stats_``; :meth:`predict` returns per-recipient posterior means (closed form,
+    averaged over draws) and central intervals for ``p_signup``.
+
+    Parameters
+    ----------
+    priors : dict of Prior, optional
+        Hyperpriors (default :data:`priors.signup.SIGNUP_PRIORS`).
+    draws, tune, chains, cores, target_accept, random_seed : NUTS settings.
+    predictive_draws : int
+        Number of draws used for prior/posterior predictive summaries.
+    """
+
+    def __init__(
+        self,
+        priors: dict[str, Prior] | None = None,
+        *,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        cores: int = 1,
+        target_accept: float = 0.9,
+        random_seed: int = 0,
+        predictive_draws: int = 200,
+        progressbar: bool = False,
+    ):
+        self.priors = priors
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.cores = cores
+        self.target_accept = target_accept
+        self.random_seed = random_seed
+        self.predictive_draws = predictive_draws
+        self.progressbar = progressbar
+
+    def __repr__(self) -> str:
+        return (
+            f"HierarchicalSignupModel(draws={self.draws}, tune={self.tune}, chains={self.chains}, "
+            f"target_accept={self.target_accept}, random_seed={self.random_seed})"
+        )
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, pairs: pd.DataFrame, topics: pd.Index | None = None) -> HierarchicalSignupModel:
+        """NUTS on the compressed sufficient statistics of ``pairs`` (from :func:`count_pairs`)."""
+        import arviz as az
+        import pymc as pm
+        import xarray as xr
+
+        priors = signup_priors() if self.priors is None else self.priors
+        stats = compress(pairs, topics)
+        if stats["n_pairs"] == 0:
+            raise ValueError("no (email, topic) pair with at least one send to fit on")
+        model = build_model(stats, priors)
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Potential.*")
+            idata = pm.sample(
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=self.cores,
+                target_accept=self.target_accept,
+                random_seed=self.random_seed,
+                progressbar=self.progressbar,
+                compute_convergence_checks=False,
+            )
+            prior = pm.sample_prior_predictive(
+                draws=self.predictive_draws, random_seed=self.random_seed + 1
+            )
+        idata.extend(prior)
+        rng = np.random.default_rng(self.random_seed + 2)
+        coords = {"topic": list(map(str, stats["topics"]))}
+
+        def summaries(ds, n_max):
+            arrays = {
+                f"{st}_{p}": _draws_from(ds, f"{st}_{p}") for st in STAGES for p in ("mu", "kappa")
+            }
+            n = arrays["click_mu"].shape[0]
+            take = np.linspace(0, n - 1, min(n, n_max)).astype(int)
+            sim = simulate_summaries(
+                rng,
+                arrays["click_mu"][take],
+                arrays["click_kappa"][take],
+                arrays["sc_mu"][take],
+                arrays["sc_kappa"][take],
+                stats,
+            )
+            return xr.Dataset(
+                {k: (("chain", "draw", "topic"), v[None]) for k, v in sim.items()},
+                coords={"chain": [0], "draw": np.arange(len(take)), **coords},
+            )
+
+        post_pred = summaries(idata.posterior, self.predictive_draws)
+        prior_pred = summaries(idata.prior, self.predictive_draws)
+        obs = xr.Dataset(
+            {k: (("topic",), v) for k, v in _observed_summaries(stats).items()}, coords=coords
+        )
+        idata.add_groups(
+            posterior_predictive=post_pred, prior_predictive=prior_pred, observed_data=obs
+        )
+        idata.attrs.update(
+            {
+                "model": "hierarchical beta-binomial (seed 003 design card)",
+                "prior_spec": json.dumps({k: v.to_dict() for k, v in priors.items()}),
+                "seed": int(self.random_seed),
+                "n_pairs": stats["n_pairs"],
+                "n_click_rows": len(stats["click"]),
+                "n_sc_rows": len(stats["sc"]),
+                "n_repaired": stats["n_repaired"],
+            }
+        )
+        self.idata_ = idata
+        self.stats_ = stats
+        self.topics_ = stats["topics"]
+        self.draws_ = {
+            f"{st}_{p}": _draws_from(idata.posterior, f"{st}_{p}")
+            for st in STAGES
+            for p in ("mu", "kappa")
+        }
+        self.summary_ = az.summary(
+            idata, var_names=[f"{st}_{p}" for st in STAGES for p in ("mu", "kappa")], hdi_prob=0.9
+        )
+        return self
+
+    @classmethod
+    def from_point(cls, topics, mu_click, kappa_click, mu_sc, kappa_sc) -> HierarchicalSignupModel:
+        """A 'fitted' model whose posterior is a point mass (one draw): used to show that the
+        seed's EB estimator is the special case ``kappa = 2``, ``mu = p0``."""
+        self = cls()
+        self.topics_ = pd.Index(list(topics), dtype=object)
+        n_t = len(self.topics_)
+
+        def row(v):
+            return np.broadcast_to(np.asarray(v, dtype=float), (n_t,))[None, :].copy()
+
+        self.draws_ = {
+            "click_mu": row(mu_click),
+            "click_kappa": row(kappa_click),
+            "sc_mu": row(mu_sc),
+            "sc_kappa": row(kappa_sc),
+        }
+        return self
+
+    # ---------------------------------------------------------------- predict
+    def _check_fitted(self):
+        if not hasattr(self, "draws_"):
+            raise RuntimeError("HierarchicalSignupModel is not fitted; call fit() first")
+
+    def _beta_params(self, t, s, c, y, take):
+        d = self.draws_
+        mc, kc = d["click_mu"][take][:, t], d["click_kappa"][take][:, t]
+        ms, ks = d["sc_mu"][take][:, t], d["sc_kappa"][take][:, t]
+        a_c = c + kc * mc
+        b_c = (s - c) + kc * (1 - mc)
+        a_s = y + ks * ms
+        b_s = (c - y) + ks * (1 - ms)
+        return a_c, b_c, a_s, b_s
+
+    def _combos(self, pairs):
+        t = _topic_codes(pairs, self.topics_)
+        s, c, y = consistent_counts(pairs)
+        key = ((t.astype(np.int64) * (s.max() + 1) + s) * (c.max() + 1) + c) * 2 + y
+        inv, uniq_keys = pd.factorize(key)
+        first = np.zeros(len(uniq_keys), dtype=np.int64)
+        first[inv[::-1]] = np.arange(len(inv))[::-1]
+        return inv, t[first], s[first], c[first], y[first]
+
+    def predict(
+        self, pairs: pd.DataFrame, *, prob: float = 0.9, max_draws: int = 1000, seed: int = 0
+    ) -> pd.DataFrame:
+        """Per-recipient posterior means and ``prob`` central intervals.
+
+        ``p_click = mean_d (C + kappa mu)/(S + kappa)``, likewise ``p_signup_given_click`` and
+        ``p_signup = mean_d[p_click_d * p_sc_d]`` (the two stages are independent given the
+        topic parameters). The interval of ``p_signup`` comes from one Beta draw of each stage per
+        posterior draw (at most ``max_draws``), vectorised over the unique ``(topic, S, C, Y)``
+        combinations only and mapped back to recipients. Counts go through
+        :func:`consistent_counts`.
+        """
+        self._check_fitted()
+        inv, t, s, c, y = self._combos(pairs)
+        n_d = self.draws_["click_mu"].shape[0]
+        take = np.arange(n_d)
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, y, take)
+        pc = a_c / (a_c + b_c)
+        ps = a_s / (a_s + b_s)
+        p_click = pc.mean(0)
+        p_sc = ps.mean(0)
+        p_signup = (pc * ps).mean(0)
+        sub = np.linspace(0, n_d - 1, min(n_d, max_draws)).astype(int)
+        rng = np.random.default_rng(seed)
+        sample = rng.beta(a_c[sub], b_c[sub]) * rng.beta(a_s[sub], b_s[sub])
+        lo, hi = np.quantile(sample, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        out = pairs.copy()
+        out["p_click"] = p_click[inv]
+        out["p_signup_given_click"] = p_sc[inv]
+        out["p_signup"] = p_signup[inv]
+        pct = round(prob * 100)
+        out[f"p_signup_lower_{pct}"] = lo[inv]
+        out[f"p_signup_upper_{pct}"] = hi[inv]
+        return out
+
+    def expected_signups_draws(
+        self,
+        members: pd.DataFrame,
+        *,
+        max_draws: int = 1000,
+        seed: int = 0,
+        exact_limit: float = 2e7,
+    ) -> np.ndarray:
+        """Posterior draws of an audience's expected signups ``sum_i p_signup_i``.
+
+        Per posterior draw of the topic parameters, each member's ``p_signup`` is a product of
+        independent Beta posteriors. When ``members x draws <= exact_limit`` they are sampled
+        exactly; beyond, the sum over members uses its exact conditional mean and variance with a
+        normal term (central limit over many members), clipped at 0.
+        """
+        self._check_fitted()
+        n_d = self.draws_["click_mu"].shape[0]
+        sub = np.linspace(0, n_d - 1, min(n_d, max_draws)).astype(int)
+        rng = np.random.default_rng(seed)
+        if len(members) == 0:
+            return np.zeros(len(sub))
+        inv, t, s, c, y = self._combos(members)
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, y, sub)
+        n_k = np.bincount(inv, minlength=len(t)).astype(float)
+        if len(members) * len(sub) <= exact_limit:
+            total = np.zeros(len(sub))
+            for start in range(0, len(inv), 200_000):
+                idx = inv[start : start + 200_000]
+                total += (
+                    rng.beta(a_c[:, idx], b_c[:, idx]) * rng.beta(a_s[:, idx], b_s[:, idx])
+                ).sum(1)
+            return total
+        n1, n2 = a_c + b_c, a_s + b_s
+        m1, m2 = a_c / n1, a_s / n2
+        e1 = a_c * (a_c + 1) / (n1 * (n1 + 1))
+        e2 = a_s * (a_s + 1) / (n2 * (n2 + 1))
+        mean = (m1 * m2) @ n_k
+        var = (e1 * e2 - (m1 * m2) ** 2) @ n_k
+        return np.maximum(mean + np.sqrt(var) * rng.standard_normal(len(sub)), 0.0)
