@@ -45,6 +45,7 @@ __all__ = [
     "bgnbd_loglike",
     "build_bgnbd_model",
     "build_gamma_gamma_model",
+    "build_ltv_model",
     "clv",
     "compress_rfm",
     "discounted_expected_purchases",
@@ -53,6 +54,7 @@ __all__ = [
     "expected_spend",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_ltv",
     "gamma_gamma_loglike",
     "map_bgnbd",
     "map_gamma_gamma",
@@ -354,6 +356,44 @@ def _check_rfm(x, t_x, T):
     return x, t_x, T
 
 
+def _add_bgnbd(priors, x, t_x, T):
+    """Add BG/NBD priors and the compressed likelihood to the current model (dim ``rfm_row``)."""
+    import pymc as pm
+
+    comp = compress_rfm(*_check_rfm(x, t_x, T))
+    model = pm.modelcontext(None)
+    model.add_coord("rfm_row", np.arange(comp.n_unique))
+    theta = priors_to_pymc(priors, BGNBD_PARAMS)
+    xd = pm.Data("frequency", comp.x, dims="rfm_row")
+    txd = pm.Data("recency", comp.t_x, dims="rfm_row")
+    Td = pm.Data("T", comp.T, dims="rfm_row")
+    wd = pm.Data("count", comp.weight, dims="rfm_row")
+    ll = _bgnbd_terms(_pt_lib(), *(theta[k] for k in BGNBD_PARAMS), xd, txd, Td)
+    pm.Potential("bgnbd_loglike", (wd * ll).sum())
+
+
+def _add_gamma_gamma(priors, x, m):
+    """Add Gamma-Gamma priors and the likelihood on unique repeat-customer ``(x, m)`` rows."""
+    import pymc as pm
+
+    x = np.asarray(x, float).ravel()
+    m = np.asarray(m, float).ravel()
+    keep = x > 0
+    if not keep.any():
+        raise ValueError("Gamma-Gamma needs at least one repeat customer (frequency > 0)")
+    if np.any(~np.isfinite(m[keep]) | (m[keep] <= 0)):
+        raise ValueError("monetary values of repeat customers must be positive and finite")
+    uniq, counts = np.unique(np.column_stack([x[keep], m[keep]]), axis=0, return_counts=True)
+    model = pm.modelcontext(None)
+    model.add_coord("spend_row", np.arange(len(uniq)))
+    theta = priors_to_pymc(priors, GAMMA_GAMMA_PARAMS)
+    xd = pm.Data("repeat_frequency", uniq[:, 0], dims="spend_row")
+    md = pm.Data("monetary_value", uniq[:, 1], dims="spend_row")
+    wd = pm.Data("spend_count", counts.astype(float), dims="spend_row")
+    ll = _gg_terms(_pt_lib(), *(theta[k] for k in GAMMA_GAMMA_PARAMS), xd, md)
+    pm.Potential("gamma_gamma_loglike", (wd * ll).sum())
+
+
 def build_bgnbd_model(x, t_x, T, priors: Mapping | None = None):
     """The BG/NBD model: priors from :mod:`priors.ltv`, likelihood on unique rows.
 
@@ -363,17 +403,8 @@ def build_bgnbd_model(x, t_x, T, priors: Mapping | None = None):
     """
     import pymc as pm
 
-    priors = dict(BGNBD_PRIORS if priors is None else priors)
-    comp = compress_rfm(*_check_rfm(x, t_x, T))
-    coords = {"rfm_row": np.arange(comp.n_unique)}
-    with pm.Model(coords=coords) as model:
-        theta = priors_to_pymc(priors, BGNBD_PARAMS)
-        xd = pm.Data("frequency", comp.x, dims="rfm_row")
-        txd = pm.Data("recency", comp.t_x, dims="rfm_row")
-        Td = pm.Data("T", comp.T, dims="rfm_row")
-        wd = pm.Data("count", comp.weight, dims="rfm_row")
-        ll = _bgnbd_terms(_pt_lib(), *(theta[k] for k in BGNBD_PARAMS), xd, txd, Td)
-        pm.Potential("bgnbd_loglike", (wd * ll).sum())
+    with pm.Model() as model:
+        _add_bgnbd(dict(BGNBD_PRIORS if priors is None else priors), x, t_x, T)
     return model
 
 
@@ -381,22 +412,23 @@ def build_gamma_gamma_model(x, m, priors: Mapping | None = None):
     """The Gamma-Gamma model on repeat customers (``x > 0``), unique ``(x, m)`` rows weighted."""
     import pymc as pm
 
-    priors = dict(GAMMA_GAMMA_PRIORS if priors is None else priors)
-    x = np.asarray(x, float).ravel()
-    m = np.asarray(m, float).ravel()
-    keep = x > 0
-    if not keep.any():
-        raise ValueError("Gamma-Gamma needs at least one repeat customer (frequency > 0)")
-    if np.any(~np.isfinite(m[keep]) | (m[keep] <= 0)):
-        raise ValueError("monetary values of repeat customers must be positive and finite")
-    uniq, counts = np.unique(np.column_stack([x[keep], m[keep]]), axis=0, return_counts=True)
-    with pm.Model(coords={"spend_row": np.arange(len(uniq))}) as model:
-        theta = priors_to_pymc(priors, GAMMA_GAMMA_PARAMS)
-        xd = pm.Data("frequency", uniq[:, 0], dims="spend_row")
-        md = pm.Data("monetary_value", uniq[:, 1], dims="spend_row")
-        wd = pm.Data("count", counts.astype(float), dims="spend_row")
-        ll = _gg_terms(_pt_lib(), *(theta[k] for k in GAMMA_GAMMA_PARAMS), xd, md)
-        pm.Potential("gamma_gamma_loglike", (wd * ll).sum())
+    with pm.Model() as model:
+        _add_gamma_gamma(dict(GAMMA_GAMMA_PRIORS if priors is None else priors), x, m)
+    return model
+
+
+def build_ltv_model(x, t_x, T, m, priors: Mapping | None = None):
+    """BG/NBD and Gamma-Gamma in one model (independent blocks; one sampler, one posterior).
+
+    The joint model assumes, as FHL05b do, that spend is independent of the transaction
+    process, so the two likelihoods simply add.
+    """
+    import pymc as pm
+
+    priors = {**BGNBD_PRIORS, **GAMMA_GAMMA_PRIORS, **(priors or {})}
+    with pm.Model() as model:
+        _add_bgnbd(priors, x, t_x, T)
+        _add_gamma_gamma(priors, x, m)
     return model
 
 
@@ -464,6 +496,35 @@ def fit_gamma_gamma(
 ):
     """NUTS on the Gamma-Gamma model; returns ``InferenceData`` (posterior p, q, v)."""
     model = build_gamma_gamma_model(x, m, priors)
+    return _sample(
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        cores=cores,
+        progressbar=progressbar,
+        target_accept=target_accept,
+    )
+
+
+def fit_ltv(
+    x,
+    t_x,
+    T,
+    m,
+    priors: Mapping | None = None,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    cores: int | None = None,
+    progressbar: bool = False,
+    target_accept: float = 0.8,
+):
+    """NUTS on the joint BG/NBD + Gamma-Gamma model (:func:`build_ltv_model`)."""
+    model = build_ltv_model(x, t_x, T, m, priors)
     return _sample(
         model,
         draws=draws,
