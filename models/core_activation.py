@@ -51,6 +51,7 @@ __all__ = [
     "lift_by_decile",
     "make_forest",
     "make_logistic",
+    "measure_segments",
     "segment_table",
 ]
 
@@ -466,3 +467,13 @@ def segment_table(df: pd.DataFrame, segment) -> pd.DataFrame:
     t.index.name = "segment"
     cols = ["cluster", "label", "n", "share", "baseline_core_90d"]
     return t[cols + [c for c in t.columns if c not in cols]].reset_index()
+
+
+def measure_segments(df: pd.DataFrame, *, random_state: int = 0) -> pd.DataFrame:
+    """Fit :class:`CoreSegmenter` on ``df`` and return :func:`segment_table` for it.
+
+    The result feeds :func:`priors.segments.segments_from_table`, so measured shares and
+    baselines can replace the declared ones in the video priors.
+    """
+    segmenter = CoreSegmenter(random_state=random_state).fit(df)
+    return segment_table(df, segmenter.predict_segment(df))
