@@ -493,7 +493,18 @@ def _betabinom_logp(k, n, a, b):
     )
 
 
-def build_model(stats: dict, priors: dict[str, Prior] | None = None):
+#: parameterisation per stage and latent: topic means are pinned down by many recipients
+#: (centred is efficient); concentrations are identified only by between-recipient variation
+#: and are weak, so they are non-centred (avoids the funnel and its divergences)
+CENTERED: dict[str, dict] = {
+    "click": {"logit_mu": True, "log_kappa": False},
+    "sc": {"logit_mu": True, "log_kappa": False},
+}
+
+
+def build_model(
+    stats: dict, priors: dict[str, Prior] | None = None, *, centered: dict | None = None
+):
     """The hierarchical beta-binomial on compressed rows (weighted ``pm.Potential``).
 
     For stage ``click``: ``C_i | S_i ~ BetaBinomial(S_i, mu_t kappa_t, (1-mu_t) kappa_t)``;
@@ -503,13 +514,14 @@ def build_model(stats: dict, priors: dict[str, Prior] | None = None):
     """
     import pymc as pm
 
+    centered = {**CENTERED, **(centered or {})}
     topics = stats["topics"]
     with pm.Model(coords={"topic": list(map(str, topics))}) as model:
         for stage, (k_col, n_col) in zip(
             STAGES, (("clicks", "sends"), ("signed_up", "clicks")), strict=True
         ):
             rows = stats[stage]
-            mu, kappa = topic_rate_variables(stage, priors)
+            mu, kappa = topic_rate_variables(stage, priors, centered=centered[stage])
             if len(rows) == 0:
                 continue
             t = rows["topic"].to_numpy(np.int64)

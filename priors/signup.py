@@ -112,14 +112,21 @@ def priors_table(priors: dict[str, Prior] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def topic_rate_variables(stage: str, priors: dict[str, Prior] | None = None):
+def topic_rate_variables(
+    stage: str, priors: dict[str, Prior] | None = None, *, centered: bool | dict = True
+):
     """Create the per-topic mean ``mu`` and concentration ``kappa`` of one stage.
 
-    Must be called inside a ``pm.Model`` whose coords contain ``topic``. Non-centred:
-    ``logit(mu_t) = m + s * z_t`` and ``log(kappa_t) = m_kappa + s_kappa * u_t`` with standard
-    normal ``z_t, u_t``. Creates the variables ``{stage}_logit_mu_loc`` ... (hyperpriors),
-    ``{stage}_mu_z``, ``{stage}_kappa_z`` and the deterministics ``{stage}_mu``,
-    ``{stage}_kappa`` (dims ``topic``); returns ``(mu, kappa)``.
+    Must be called inside a ``pm.Model`` whose coords contain ``topic``. Creates the hyperpriors
+    ``{stage}_logit_mu_loc`` ... from the declarations, the per-topic ``{stage}_logit_mu`` and
+    ``{stage}_log_kappa`` (``Normal(loc, scale)``, dims ``topic``) and the deterministics
+    ``{stage}_mu = invlogit(.)`` and ``{stage}_kappa = exp(.)``; returns ``(mu, kappa)``.
+
+    ``centered`` (a bool, or a dict ``{"logit_mu": bool, "log_kappa": bool}``) picks the
+    parameterisation: centred suits a latent the data pin down (topic means with many
+    recipients); non-centred, ``loc + scale * z`` with standard normal ``z``
+    (``{stage}_logit_mu_z``, ``{stage}_log_kappa_z``), avoids the funnel of weakly identified
+    ones (concentrations, sparse topics).
     """
     import pymc as pm
 
@@ -127,16 +134,17 @@ def topic_rate_variables(stage: str, priors: dict[str, Prior] | None = None):
         raise PriorError(f"unknown stage {stage!r}; expected one of {STAGES}")
     priors = signup_priors() if priors is None else priors
     hyper = {p: priors[f"{stage}_{p}"].to_pymc(f"{stage}_{p}") for p in _PARAMS}
-    z = pm.Normal(f"{stage}_mu_z", 0.0, 1.0, dims="topic")
-    u = pm.Normal(f"{stage}_kappa_z", 0.0, 1.0, dims="topic")
-    mu = pm.Deterministic(
-        f"{stage}_mu",
-        pm.math.invlogit(hyper["logit_mu_loc"] + hyper["logit_mu_scale"] * z),
-        dims="topic",
-    )
-    kappa = pm.Deterministic(
-        f"{stage}_kappa",
-        pm.math.exp(hyper["log_kappa_loc"] + hyper["log_kappa_scale"] * u),
-        dims="topic",
-    )
+    latent = {}
+    for name, loc, scale in (
+        ("logit_mu", hyper["logit_mu_loc"], hyper["logit_mu_scale"]),
+        ("log_kappa", hyper["log_kappa_loc"], hyper["log_kappa_scale"]),
+    ):
+        c = centered.get(name, True) if isinstance(centered, dict) else centered
+        if c:
+            latent[name] = pm.Normal(f"{stage}_{name}", loc, scale, dims="topic")
+        else:
+            z = pm.Normal(f"{stage}_{name}_z", 0.0, 1.0, dims="topic")
+            latent[name] = pm.Deterministic(f"{stage}_{name}", loc + scale * z, dims="topic")
+    mu = pm.Deterministic(f"{stage}_mu", pm.math.invlogit(latent["logit_mu"]), dims="topic")
+    kappa = pm.Deterministic(f"{stage}_kappa", pm.math.exp(latent["log_kappa"]), dims="topic")
     return mu, kappa

@@ -1,0 +1,369 @@
+"""Seed 003 §6: the seven business rules, composable, and the end-to-end ``score`` pipeline.
+
+Each rule is a function ``frame -> boolean mask`` over scored ``(email, topic)`` rows, applied in
+the seed's order by :func:`apply_rules`, which also records how many rows every rule keeps.
+An audience is built per topic (a campaign has one topic), so the top-N cut applies within each
+topic. Expected signups (§6) are the sum of member probabilities; for the hierarchical model
+also a credible interval from the per-draw sums.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes.io import InputError
+from models.signup import (
+    DEFAULT_ALPHA,
+    HierarchicalSignupModel,
+    aggregate_pairs,
+    eb_scores,
+    encode_events,
+    encode_signups,
+    topic_priors,
+)
+
+__all__ = [
+    "AudienceResult",
+    "AudienceRules",
+    "OUTPUT_COLUMNS",
+    "apply_rules",
+    "expected_signups",
+    "rule_domains",
+    "rule_goal",
+    "rule_min_probability",
+    "rule_min_sends",
+    "rule_opt_out",
+    "rule_recency",
+    "rule_top_n",
+    "score",
+    "score_pairs",
+    "write_audience",
+]
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "email",
+    "topic",
+    "sends",
+    "clicks",
+    "signed_up",
+    "p_click",
+    "p_signup_given_click",
+    "p_signup",
+)
+
+
+@dataclass(frozen=True)
+class AudienceRules:
+    """Settings of the seven rules of seed §6, with the seed's defaults.
+
+    ``goal="new"`` (new acquisition, rule 1) excludes owners; ``"all"`` keeps them.
+    ``min_sends`` is ``S_min`` (default 1). ``recency_days`` (rule 4), ``domains`` (rule 5),
+    ``min_prob`` (rule 6, ``tau``) and ``top_n`` (rule 7, per topic) are off when ``None``.
+    ``as_of`` anchors recency (default: the latest ``event_ts`` in the data). ``topic``
+    restricts the audience to one topic.
+    """
+
+    goal: str = "new"
+    min_sends: int = 1
+    recency_days: float | None = None
+    as_of: pd.Timestamp | None = None
+    domains: tuple[str, ...] | None = None
+    min_prob: float | None = None
+    top_n: int | None = None
+    topic: str | None = None
+
+    def __post_init__(self):
+        if self.goal not in ("new", "all"):
+            raise InputError(f"goal must be 'new' or 'all', got {self.goal!r}")
+        if self.min_sends < 0:
+            raise InputError(f"min_sends must be >= 0, got {self.min_sends}")
+        if self.recency_days is not None and self.recency_days < 0:
+            raise InputError(f"recency_days must be >= 0, got {self.recency_days}")
+        if self.min_prob is not None and not 0 <= self.min_prob <= 1:
+            raise InputError(f"min_prob must lie in [0, 1], got {self.min_prob}")
+        if self.top_n is not None and self.top_n < 1:
+            raise InputError(f"top_n must be >= 1, got {self.top_n}")
+
+
+# ----------------------------------------------------------------------------- the rules
+
+
+def rule_goal(df: pd.DataFrame, goal: str = "new") -> np.ndarray:
+    """Rule 1: under new acquisition exclude owners — recipients with a signup in the topic,
+    detected exactly like ``Y`` (events or mapped signups table, any time)."""
+    if goal == "all":
+        return np.ones(len(df), bool)
+    return df["signed_up"].to_numpy() == 0
+
+
+def rule_opt_out(df: pd.DataFrame) -> np.ndarray:
+    """Rule 2: exclude recipients with an unsubscribe or complaint in the topic."""
+    return ~df["opted_out"].to_numpy(bool)
+
+
+def rule_min_sends(df: pd.DataFrame, min_sends: int = 1) -> np.ndarray:
+    """Rule 3: minimum exposure ``S >= S_min`` (also drops ``S = 0``, seed §7)."""
+    return df["sends"].to_numpy() >= min_sends
+
+
+def rule_recency(df: pd.DataFrame, days: float | None, as_of: pd.Timestamp | None) -> np.ndarray:
+    """Rule 4 (optional): keep recipients whose last open in the topic is within ``days`` of
+    ``as_of``; recipients who never opened in the topic are dropped."""
+    if days is None:
+        return np.ones(len(df), bool)
+    if as_of is None:
+        raise InputError("recency needs an as-of time (no event timestamps in the data)")
+    last = df["last_open_ts"]
+    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=float(days))
+    return (last.notna() & (last >= cutoff)).to_numpy()
+
+
+def _domains_of(emails: pd.Series) -> pd.Series:
+    """Domain (after the last ``@``) of each e-mail, computed on the unique values only."""
+    cat = emails if isinstance(emails.dtype, pd.CategoricalDtype) else emails.astype("category")
+    cats = pd.Series(cat.cat.categories.astype(str)).str.rsplit("@", n=1).str[-1].str.lower()
+    return pd.Series(cats.to_numpy()[cat.cat.codes.to_numpy()], index=emails.index)
+
+
+def rule_domains(df: pd.DataFrame, domains) -> np.ndarray:
+    """Rule 5 (optional): keep only the listed e-mail domains (case-insensitive, ``@`` optional)."""
+    if not domains:
+        return np.ones(len(df), bool)
+    wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+    return _domains_of(df["email"]).isin(wanted).to_numpy()
+
+
+def rule_min_probability(df: pd.DataFrame, tau: float | None) -> np.ndarray:
+    """Rule 6 (optional): keep ``p_signup >= tau``."""
+    if tau is None:
+        return np.ones(len(df), bool)
+    return df["p_signup"].to_numpy() >= tau
+
+
+def rule_top_n(df: pd.DataFrame, n: int | None) -> np.ndarray:
+    """Rule 7: the top ``n`` recipients by ``p_signup`` within each topic (ties broken by
+    e-mail so the cut is reproducible)."""
+    if n is None:
+        return np.ones(len(df), bool)
+    order = _audience_order(df)
+    topic_sorted = df["topic"].cat.codes.to_numpy()[order]
+    rank = pd.Series(topic_sorted).groupby(topic_sorted).cumcount().to_numpy()
+    keep = np.zeros(len(df), bool)
+    keep[order[rank < n]] = True
+    return keep
+
+
+def _audience_order(df: pd.DataFrame) -> np.ndarray:
+    """Row order: topic, then ``p_signup`` descending, then e-mail."""
+    ecat = df["email"].cat
+    email_rank = np.argsort(np.argsort(ecat.categories.astype(str)))[ecat.codes.to_numpy()]
+    return np.lexsort((email_rank, -df["p_signup"].to_numpy(), df["topic"].cat.codes.to_numpy()))
+
+
+def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
+    """Apply the seven rules (plus the optional topic restriction) in the seed's order.
+
+    Returns ``(audience, funnel)``: the kept rows sorted by topic and ``p_signup`` descending,
+    and a table of how many rows remain after each rule.
+    """
+    as_of = rules.as_of if rules.as_of is not None else as_of
+    steps = []
+    df = scored
+    if rules.topic is not None:
+        topics = set(map(str, df["topic"].cat.categories))
+        if rules.topic not in topics:
+            raise InputError(f"unknown topic {rules.topic!r}; the data has {sorted(topics)}")
+        df = df[(df["topic"] == rules.topic).to_numpy()]
+    steps.append(("all (email, topic) pairs", len(df)))
+    for name, fn in (
+        (f"1 goal={rules.goal}", lambda d: rule_goal(d, rules.goal)),
+        ("2 no unsubscribe/complaint", rule_opt_out),
+        (f"3 sends >= {rules.min_sends}", lambda d: rule_min_sends(d, rules.min_sends)),
+        (
+            f"4 last open within {rules.recency_days} days",
+            lambda d: rule_recency(d, rules.recency_days, as_of),
+        ),
+        (f"5 domains {list(rules.domains or [])}", lambda d: rule_domains(d, rules.domains)),
+        (f"6 p_signup >= {rules.min_prob}", lambda d: rule_min_probability(d, rules.min_prob)),
+        (f"7 top {rules.top_n} per topic", lambda d: rule_top_n(d, rules.top_n)),
+    ):
+        df = df[fn(df)]
+        steps.append((name, len(df)))
+    df = df.iloc[_audience_order(df)].reset_index(drop=True)
+    return df, pd.DataFrame(steps, columns=["rule", "kept"])
+
+
+def expected_signups(audience: pd.DataFrame, model=None, *, prob: float = 0.9, seed: int = 0):
+    """Seed §6: ``E[signups] = sum_i p_signup_i`` per topic and in total.
+
+    With a fitted :class:`HierarchicalSignupModel` also the ``prob`` credible interval of the
+    sum, from per-draw sums over members (see ``expected_signups_draws``).
+    """
+    rows = []
+    groups = [(str(t), g) for t, g in audience.groupby("topic", observed=True)]
+    groups.append(("(all)", audience))
+    for topic, g in groups:
+        row = {"topic": topic, "members": len(g), "expected_signups": float(g["p_signup"].sum())}
+        if model is not None:
+            draws = model.expected_signups_draws(g, seed=seed)
+            lo, hi = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2]) if len(g) else (0, 0)
+            row.update({"lower": float(lo), "upper": float(hi), "prob": prob})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class AudienceResult:
+    """Everything ``bayes signup score`` produces."""
+
+    audience: pd.DataFrame
+    funnel: pd.DataFrame
+    expected: pd.DataFrame
+    priors: pd.DataFrame
+    scored: pd.DataFrame
+    method: str
+    rules: AudienceRules
+    as_of: pd.Timestamp | None
+    timings: dict = field(default_factory=dict)
+    model: HierarchicalSignupModel | None = None
+    info: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Machine-readable summary (for ``--json``)."""
+        total = self.expected[self.expected["topic"] == "(all)"].iloc[0].to_dict()
+        rules = asdict(self.rules)
+        rules["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        out = {
+            "method": self.method,
+            "rules": rules,
+            "audience_size": int(len(self.audience)),
+            "expected_signups": total["expected_signups"],
+            "by_topic": self.expected.to_dict(orient="records"),
+            "funnel": self.funnel.to_dict(orient="records"),
+            "topic_priors": self.priors.to_dict(orient="records"),
+            "timings_s": self.timings,
+            **self.info,
+        }
+        if "lower" in total:
+            out["expected_signups_interval"] = [total["lower"], total["upper"]]
+            out["interval_prob"] = total["prob"]
+        return out
+
+
+def score_pairs(
+    pairs: pd.DataFrame,
+    priors: pd.DataFrame,
+    *,
+    method: str = "eb",
+    alpha_c: float = DEFAULT_ALPHA,
+    alpha_sc: float = DEFAULT_ALPHA,
+    model: HierarchicalSignupModel | None = None,
+    prob: float = 0.9,
+) -> tuple[pd.DataFrame, HierarchicalSignupModel | None]:
+    """Score every pair by the seed's EB (§4-§5) or the hierarchical model (fitted here on all
+    pairs unless a fitted ``model`` is given)."""
+    if method == "eb":
+        return eb_scores(pairs, priors, alpha_c=alpha_c, alpha_sc=alpha_sc), None
+    if method == "hierarchical":
+        model = model if model is not None else HierarchicalSignupModel()
+        if not hasattr(model, "draws_"):
+            model.fit(pairs)
+        return model.predict(pairs, prob=prob), model
+    raise InputError(f"method must be 'eb' or 'hierarchical', got {method!r}")
+
+
+def score(
+    events,
+    campaigns,
+    signups=None,
+    *,
+    rules: AudienceRules | None = None,
+    method: str = "eb",
+    alpha_c: float = DEFAULT_ALPHA,
+    alpha_sc: float = DEFAULT_ALPHA,
+    model: HierarchicalSignupModel | None = None,
+    prob: float = 0.9,
+) -> AudienceResult:
+    """Seed §9 end to end: load and validate, count, topic priors, score, business rules,
+    expected signups. Inputs are paths (CSV/Parquet) or DataFrames."""
+    from bayes.signup.data import load_inputs
+
+    rules = rules or AudienceRules()
+    timings = {}
+    t0 = time.perf_counter()
+    inp = load_inputs(events, campaigns, signups)
+    timings["load"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    codes = encode_events(inp.events, inp.topic_of_campaign)
+    s_email, s_topic, _ = encode_signups(inp.signups, inp.topic_of_campaign, codes)
+    pairs = aggregate_pairs(codes, s_email, s_topic)
+    priors = topic_priors(pairs)
+    timings["count"] = time.perf_counter() - t
+    t = time.perf_counter()
+    scored, model = score_pairs(
+        pairs, priors, method=method, alpha_c=alpha_c, alpha_sc=alpha_sc, model=model, prob=prob
+    )
+    timings["score"] = time.perf_counter() - t
+    t = time.perf_counter()
+    audience, funnel = apply_rules(scored, rules, as_of=codes.as_of)
+    expected = expected_signups(audience, model, prob=prob)
+    timings["rules"] = time.perf_counter() - t
+    info = {
+        "n_events": codes.n_raw,
+        "n_unique_events": codes.n_unique,
+        "n_pairs": int(len(pairs)),
+        "sources": inp.sources,
+    }
+    if model is not None and hasattr(model, "stats_"):
+        info["n_repaired"] = model.stats_["n_repaired"]
+    return AudienceResult(
+        audience=audience,
+        funnel=funnel,
+        expected=expected,
+        priors=priors,
+        scored=scored,
+        method=method,
+        rules=rules,
+        as_of=rules.as_of or codes.as_of,
+        timings=timings,
+        model=model,
+        info=info,
+    )
+
+
+def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
+    """Write the audience (the :data:`OUTPUT_COLUMNS` plus any interval columns) atomically;
+    CSV goes through PyArrow's writer, which is fast on millions of rows."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from bayes.io import atomic_path, write_table
+
+    cols = list(OUTPUT_COLUMNS) + [c for c in audience.columns if c.startswith("p_signup_")]
+    cols = [c for c in cols if c in audience.columns and c != "p_signup_given_click"]
+    cols.insert(cols.index("p_signup"), "p_signup_given_click")
+    out = audience[cols]
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return write_table(out.astype({"email": str, "topic": str}), path)
+
+    def column(c):
+        s = out[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # decode in Arrow, not per row in Python
+            cats = pa.array(s.cat.categories.astype(str).to_numpy(dtype=object), pa.string())
+            codes = pa.array(s.cat.codes.to_numpy().astype(np.int32))
+            return pa.DictionaryArray.from_arrays(codes, cats).cast(pa.string())
+        return pa.array(s.to_numpy())
+
+    table = pa.table({c: column(c) for c in cols})
+    with atomic_path(path) as tmp:
+        pacsv.write_csv(table, tmp)
+    return path
