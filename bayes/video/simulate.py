@@ -43,6 +43,7 @@ __all__ = [
     "PRESETS",
     "POPULATIONS",
     "closed_form_delta_core",
+    "coupled_poisson",
     "cut_rank",
     "draw_prior_params",
     "n_sim_for_sd",
@@ -128,7 +129,9 @@ def _compiled_prior_sampler(priors_json: str):
     n = pt.lscalar("draws")
     batched = {rv: change_dist_size(rv, new_size=(n,), expand=True) for rv in model.free_RVs}
     outputs = vectorize_graph([model[name] for name in PARAM_NAMES], replace=batched)
-    fn = pm.pytensorf.compile([n], outputs, random_seed=0)
+    # FAST_COMPILE: the graph is a handful of vectorised RVs; C compilation costs seconds and
+    # buys nothing here (one call draws every parameter at once).
+    fn = pm.pytensorf.compile([n], outputs, random_seed=0, mode="FAST_COMPILE")
     rngs = [v for v in fn.get_shared() if isinstance(v.type, pt.random.type.RandomGeneratorType)]
     return fn, rngs
 
@@ -214,6 +217,36 @@ def _poisson_cdf_table(lam: np.ndarray, tol: float = 1e-13) -> np.ndarray:
     return stats.poisson.cdf(k[None, :], lam[:, None])
 
 
+class _PoissonICDF:
+    """Inverse CDF of Poisson(λ_c) for users of segment ``c``, by a guide table.
+
+    ``guide[c, g]`` is the quantile at u = g / G; a user's draw starts there and steps up while
+    ``u ≥ F(s)`` (rarely more than once), which is exact and far cheaper than a binary search.
+    """
+
+    def __init__(self, lam: np.ndarray, bins: int = 4096):
+        self.cdf = _poisson_cdf_table(lam)  # (segment, K + 1)
+        self.kmax = self.cdf.shape[1] - 1
+        grid = np.arange(bins + 1) / bins
+        self.guide = np.stack([np.searchsorted(row, grid, side="right") for row in self.cdf])
+        self.guide = np.minimum(self.guide, self.kmax)
+        self.bins = bins
+
+    def __call__(self, u: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        width = self.kmax + 1
+        flat_cdf = self.cdf.ravel()
+        s = self.guide.ravel()[seg * (self.bins + 1) + (u * self.bins).astype(np.int64)]
+        todo = np.flatnonzero(u.ravel() >= flat_cdf[seg.ravel() * width + s.ravel()])
+        s_flat = s.reshape(-1)
+        while todo.size:
+            s_flat[todo] += 1
+            s_flat[todo] = np.minimum(s_flat[todo], self.kmax)
+            c = seg.ravel()[todo]
+            still = u.ravel()[todo] >= flat_cdf[c * width + s_flat[todo]]
+            todo = todo[still & (s_flat[todo] < self.kmax)]
+        return s
+
+
 def simulate_users(
     priors: VideoPriors,
     draws: int,
@@ -258,11 +291,11 @@ def simulate_users(
     mu = params["minutes"][0, mask]
     thr_adopt = np.clip(b[:, None] + d, 0.0, _CORE_CAP)  # (segment, mode)
     thr_none = np.clip(b, 0.0, _CORE_CAP)
-    cdf = _poisson_cdf_table(lam).reshape(*lam.shape, -1)  # (segment, mode, K)
+    icdf = [_PoissonICDF(lam[:, m]) for m in range(p.shape[1])]
     sigma = priors.minutes_log_sd
     cum_pi = np.cumsum(pi)
     cum_pi[-1] = 1.0
-    nseg, nmode = p.shape
+    nmode = p.shape[1]
 
     core = np.empty((draws, nmode))
     adopters = np.empty((draws, nmode))
@@ -274,24 +307,22 @@ def simulate_users(
     for start, child in zip(starts, children, strict=True):
         rng = np.random.default_rng(child)
         r = min(block, draws - start)
-        seg = np.searchsorted(cum_pi, rng.random((r, n_sim)), side="right")
+        sl = slice(start, start + r)
+        u0 = rng.random((r, n_sim))
+        seg = (u0[..., None] >= cum_pi[:-1]).sum(axis=-1)  # segment by π_c
         u1 = rng.random((r, n_sim))
         u2 = rng.random((r, n_sim))
         u3 = rng.random((r, n_sim))
-        scale = np.exp(sigma * rng.standard_normal((r, n_sim)))
+        minutes_if_session = mu[seg] * np.exp(sigma * rng.standard_normal((r, n_sim)))
         for m in range(nmode):
             a = u1 < p[seg, m]
             y = u2 < np.where(a, thr_adopt[seg, m], thr_none[seg])
-            s = np.zeros((r, n_sim), dtype=np.int64)
-            for c in range(nseg):
-                in_c = seg == c
-                s[in_c] = np.searchsorted(cdf[c, m], u3[in_c], side="right")
+            s = icdf[m](u3, seg)
             s_adopt = np.where(a, s, 0)
-            sl = slice(start, start + r)
             core[sl, m] = y.sum(axis=1)
             adopters[sl, m] = a.sum(axis=1)
             sessions[sl, m] = s_adopt.sum(axis=1)
-            minutes[sl, m] = (s_adopt * mu[seg] * scale).sum(axis=1)
+            minutes[sl, m] = (s_adopt * minutes_if_session).sum(axis=1)
 
     rate = core / n_sim
     r0 = float((pi * b).sum())
@@ -393,6 +424,24 @@ def rect_events(k: np.ndarray, x_cuts, y_cuts, adopt_p, core_p, base_p):
     return adopters, core
 
 
+def coupled_poisson(rng: np.random.Generator, means: np.ndarray) -> np.ndarray:
+    """Poisson draws with the given means along the last axis, coupled across that axis.
+
+    Sort the means, draw independent Poisson increments of their successive differences and
+    cumulate: each entry is exactly Poisson(mean) (a sum of independent Poissons), entries are
+    monotone in their means, and equal means give equal draws — the count-level analogue of
+    common random numbers (what the per-user inverse CDF does user by user).
+    """
+    means = np.maximum(np.asarray(means, dtype=float), 0.0)
+    order = np.argsort(means, axis=-1, kind="stable")
+    sorted_means = np.take_along_axis(means, order, axis=-1)
+    steps = np.diff(sorted_means, axis=-1, prepend=0.0)
+    draws = rng.poisson(np.maximum(steps, 0.0)).cumsum(axis=-1)
+    out = np.empty_like(draws)
+    np.put_along_axis(out, order, draws, axis=-1)
+    return out.astype(float)
+
+
 def simulate_population(
     params: dict[str, np.ndarray],
     priors: VideoPriors,
@@ -410,7 +459,7 @@ def simulate_population(
 
     * adopters ``a_{c,m}`` and Core users are sums of cells (exact, no per-user loop);
     * weekly sessions ``Σ_c Poisson(a_{c,m} λ_{c,m})`` — exact (a sum of independent Poisson
-      counts), drawn by inverse CDF from one uniform per (draw, segment) shared by the modes;
+      counts), the modes coupled by :func:`coupled_poisson`;
     * weekly minutes ``Σ_i S_i μ_c exp(ε_i)`` over adopters — drawn from the normal with its
       exact mean ``a λ μ e^{σ²/2}`` and variance
       ``a μ² ((λ + λ²) e^{2σ²} − λ² e^{σ²})`` (central limit over millions of adopters;
@@ -421,8 +470,6 @@ def simulate_population(
     Returns a Dataset with dims (draw, mode): ``delta_core``, ``core_rate`` (R_m),
     ``uplift_rate`` (U_m), ``adopters``, ``sessions``, ``minutes``, and ``baseline_rate`` (draw).
     """
-    from scipy import stats
-
     draws = _check_params(params)
     mask, pi, counts = population_counts(priors, population)
     n_pop = int(counts.sum())
@@ -440,8 +487,7 @@ def simulate_population(
     k = rect_counts(rng, n, p, y_cuts)
     adopters, core = rect_events(k, p, y_cuts, p, thr, base)  # (draw, seg, mode)
 
-    u = rng.random(b.shape)[..., None]  # one uniform per (draw, segment), shared by modes
-    sessions = stats.poisson.ppf(u, adopters * lam)
+    sessions = coupled_poisson(rng, adopters * lam)
     sigma = priors.minutes_log_sd
     e1, e2 = np.exp(sigma**2 / 2), np.exp(sigma**2)
     m_mean = adopters * lam * mu[..., None] * e1
