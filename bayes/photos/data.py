@@ -189,7 +189,7 @@ class PhotosDGP:
     b_trial_launch: float = 1.6
     #: unobserved intent of each latent type (what the first week does not show)
     b_type: tuple[float, ...] = (-0.4, -0.65, 0.7, 0.3)
-    sigma: float = 1.95
+    sigma: float = 1.85
     start: str = "2024-01-01"
     days: int = 365
 
