@@ -150,7 +150,8 @@ def cdnow_summary() -> pd.DataFrame:
 def cdnow_transactions() -> pd.DataFrame:
     """The CDNOW 1/10 sample transaction log shipped by lifetimes (``CDNOW_sample.txt``).
 
-    Columns ``customer_id, date, amount``; 1997-01-01 .. 1998-06-30. FHL05a calibrate on the
+    Columns ``customer_id`` (the sample's 1..2357 numbering, as in the shipped summary),
+    ``date``, ``amount``; 1997-01-01 .. 1998-06-30. FHL05a calibrate on the
     first 39 weeks (to 1997-09-30) and hold out the remaining 39.
     """
     from lifetimes.datasets import load_dataset
@@ -159,9 +160,10 @@ def cdnow_transactions() -> pd.DataFrame:
         "CDNOW_sample.txt",
         header=None,
         sep=r"\s+",
-        names=["customer_id", "customer_index", "date", "quantity", "amount"],
-        dtype={"customer_id": str, "date": str},
+        names=["master_id", "customer_id", "date", "quantity", "amount"],
+        dtype={"date": str},
     )
+    raw["customer_id"] = raw["customer_id"].astype(int).astype(str)  # ids of the summary
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw[["customer_id", "date", "amount"]]
 
