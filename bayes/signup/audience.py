@@ -180,17 +180,24 @@ def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
             raise InputError(f"unknown topic {rules.topic!r}; the data has {sorted(topics)}")
         df = df[(df["topic"] == rules.topic).to_numpy()]
     steps.append(("all (email, topic) pairs", len(df)))
+
+    def off(label, value):
+        return f"{label} (off)" if value is None else f"{label} {value}"
+
     for name, fn in (
         (f"1 goal={rules.goal}", lambda d: rule_goal(d, rules.goal)),
-        ("2 no unsubscribe/complaint", rule_opt_out),
+        ("2 no unsubscribe/complaint in topic", rule_opt_out),
         (f"3 sends >= {rules.min_sends}", lambda d: rule_min_sends(d, rules.min_sends)),
         (
-            f"4 last open within {rules.recency_days} days",
+            off("4 last open within days:", rules.recency_days),
             lambda d: rule_recency(d, rules.recency_days, as_of),
         ),
-        (f"5 domains {list(rules.domains or [])}", lambda d: rule_domains(d, rules.domains)),
-        (f"6 p_signup >= {rules.min_prob}", lambda d: rule_min_probability(d, rules.min_prob)),
-        (f"7 top {rules.top_n} per topic", lambda d: rule_top_n(d, rules.top_n)),
+        (
+            off("5 domains:", ",".join(rules.domains) if rules.domains else None),
+            lambda d: rule_domains(d, rules.domains),
+        ),
+        (off("6 p_signup >=", rules.min_prob), lambda d: rule_min_probability(d, rules.min_prob)),
+        (off("7 top-N per topic:", rules.top_n), lambda d: rule_top_n(d, rules.top_n)),
     ):
         df = df[fn(df)]
         steps.append((name, len(df)))
@@ -367,3 +374,42 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         pacsv.write_csv(table, tmp)
     return path
+
+
+def write_posterior(model: HierarchicalSignupModel, path, *, data_hash: str | None = None):
+    """Write the hierarchical fit as NetCDF (posterior, prior, predictive groups, observed
+    summaries, sample stats) with attrs: prior spec JSON, data hash, seed, package version and
+    the convergence diagnostics."""
+    import json
+
+    from bayes import __version__
+    from bayes.diagnostics import fit_diagnostics
+    from bayes.io import write_netcdf
+
+    idata = model.idata_
+    diag = fit_diagnostics(idata, var_names=_DIAG_VARS, ess_min=_ess_min(model))
+    idata.attrs.update(
+        {
+            "data_hash": data_hash or "",
+            "package_version": __version__,
+            "diagnostics": json.dumps(diag.to_dict(), default=float),
+        }
+    )
+    return write_netcdf(idata, path)
+
+
+_DIAG_VARS = [f"{s}_{p}" for s in ("click", "sc") for p in ("mu", "kappa")]
+
+
+def _ess_min(model) -> float:
+    """ESS threshold: 400 (Vehtari et al. 2021) for full runs, scaled down for short ones."""
+    return float(min(400, 0.2 * model.draws * model.chains))
+
+
+def check_model(model: HierarchicalSignupModel):
+    """:func:`bayes.diagnostics.check_fit` on the topic-level parameters (warns loudly)."""
+    from bayes.diagnostics import check_fit
+
+    return check_fit(
+        model.idata_, "signup hierarchical posterior", var_names=_DIAG_VARS, ess_min=_ess_min(model)
+    )
