@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["decide", "summarize", "usage_summary"]
+__all__ = ["decide", "simulation_summary", "summarize", "usage_summary"]
 
 QUANTILES = {"p5": 0.05, "p50": 0.50, "p95": 0.95}
 
@@ -81,3 +81,20 @@ def _mean_interval(x: np.ndarray) -> dict[str, float]:
         return {"mean": float("nan"), "p5": float("nan"), "p95": float("nan")}
     lo, hi = np.quantile(x, [0.05, 0.95])
     return {"mean": float(x.mean()), "p5": float(lo), "p95": float(hi)}
+
+
+def simulation_summary(ds: xr.Dataset, priors=None) -> dict:
+    """Everything ``bayes video simulate --json`` prints: :func:`decide` on ``delta_core``, the
+    population sizes, :func:`usage_summary`, the run's settings and the priors used
+    (``VideoPriors.summary()`` records)."""
+    out = decide(ds["delta_core"])
+    out["n_high"] = int(ds.attrs["n_high"])
+    out["n_population"] = int(ds.attrs["n_population"])
+    out["usage"] = usage_summary(ds)
+    out["run"] = {
+        k: ds.attrs[k] for k in ("preset", "method", "population", "seed", "n_sim") if k in ds.attrs
+    }
+    out["run"]["draws"] = int(ds.sizes["draw"])
+    if priors is not None:
+        out["priors"] = priors.summary().to_dict(orient="records")
+    return out

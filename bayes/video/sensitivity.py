@@ -186,5 +186,5 @@ def plot_sensitivity(D: xr.DataArray, ax=None):
         ax.legend(loc="lower left", fontsize=8)
     ax.set_xlabel("α: multiplier on standalone adoption")
     ax.set_ylabel("β: multiplier on standalone uplift")
-    ax.set_title("Standalone − integrated incremental Core users (red: integrated wins)")
+    ax.set_title("D(α, β): red = integrated wins, blue = standalone wins")
     return fig, ax

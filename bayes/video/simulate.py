@@ -49,6 +49,7 @@ __all__ = [
     "n_sim_for_sd",
     "point_params",
     "population_counts",
+    "priors_from_file",
     "rect_counts",
     "rect_events",
     "simulate",
@@ -565,5 +566,37 @@ def simulate(
         ss = np.random.SeedSequence(seed)
         s_params, s_pop = (int(c.generate_state(1)[0]) for c in ss.spawn(2))
         params = draw_prior_params(priors, draws, s_params)
-        return simulate_population(params, priors, s_pop, population=population)
+        ds = simulate_population(params, priors, s_pop, population=population)
+        ds.attrs["seed"] = int(seed)
+        return ds
     raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+
+
+def priors_from_file(path) -> VideoPriors:
+    """A :class:`VideoPriors` from a user-edited copy of ``priors/video_priors.csv``.
+
+    An invalid entry (a probability outside [0, 1], a negative rate, an unknown segment) or an
+    unreadable file raises :class:`bayes.io.InputError` naming the file and the entry.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bayes.io import InputError
+    from priors.spec import PriorError
+    from priors.video import load_video_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", source=path)
+    try:
+        table = load_video_table(path)
+        return VideoPriors(table=table)
+    except PriorError as exc:
+        msg = str(exc)
+        prefix = f"{path}: "
+        raise InputError(
+            msg[len(prefix) :] if msg.startswith(prefix) else msg, source=path
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError) as exc:
+        raise InputError(f"cannot read the prior table: {exc}", source=path) from exc
