@@ -69,6 +69,7 @@ __all__ = [
     "PhotosDGP",
     "generate_photos",
     "read_photos",
+    "schema_table",
     "validate_photos",
 ]
 
@@ -343,6 +344,23 @@ def generate_photos(
         df["latent_type"] = np.asarray(_TYPES, dtype=object)[z]
         df["p_core_true"] = p_core
     return df
+
+
+def schema_table() -> pd.DataFrame:
+    """:data:`SCHEMA` as a reviewable table (one row per column)."""
+    return pd.DataFrame(
+        [
+            {
+                "column": c.name,
+                "kind": c.kind,
+                "required": c.required,
+                "allowed": ", ".join(c.allowed) if c.allowed else "",
+                "min": c.min,
+                "max": c.max,
+            }
+            for c in SCHEMA
+        ]
+    )
 
 
 def validate_photos(df: pd.DataFrame, *, source: str = "<photos table>") -> pd.DataFrame:
