@@ -10,9 +10,18 @@ choice with the smaller expected loss (equivalently the larger mean ΔCore).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-__all__ = ["decide", "simulation_summary", "summarize", "usage_summary"]
+__all__ = [
+    "decide",
+    "decision_table",
+    "plot_decision",
+    "simulation_summary",
+    "summarize",
+    "usage_summary",
+    "usage_table",
+]
 
 QUANTILES = {"p5": 0.05, "p50": 0.50, "p95": 0.95}
 
@@ -98,3 +107,62 @@ def simulation_summary(ds: xr.Dataset, priors=None) -> dict:
     if priors is not None:
         out["priors"] = priors.summary().to_dict(orient="records")
     return out
+
+
+def decision_table(summary: dict, scale: float = 1.0) -> pd.DataFrame:
+    """Rows integrated, standalone, standalone − integrated; columns mean, sd, p5, p50, p95
+    (ΔCore divided by ``scale``), plus P(standalone better) and expected loss of each choice."""
+    rows = []
+    for key, label in (
+        ("integrated", "integrated"),
+        ("standalone", "standalone"),
+        ("difference", "standalone − integrated"),
+    ):
+        s = summary[key]
+        rows.append({"": label, **{k: s[k] / scale for k in ("mean", "sd", "p5", "p50", "p95")}})
+    table = pd.DataFrame(rows)
+    table["expected loss"] = [
+        summary["expected_loss"]["integrated"] / scale,
+        summary["expected_loss"]["standalone"] / scale,
+        np.nan,
+    ]
+    table["P(standalone better)"] = [np.nan, np.nan, summary["difference"]["p_standalone_better"]]
+    return table
+
+
+def usage_table(summary: dict) -> pd.DataFrame:
+    """Weekly video usage per mode (mean and 90% interval), one row per mode and quantity."""
+    rows = []
+    for mode, entries in summary["usage"].items():
+        for quantity, s in entries.items():
+            rows.append({"mode": mode, "quantity": quantity, **s})
+    return pd.DataFrame(rows)
+
+
+def plot_decision(ds: xr.Dataset, *, title: str = ""):
+    """Overlaid histograms of ΔCore by mode and the histogram of the difference
+    standalone − integrated (seed §8). Returns ``(fig, axes)``."""
+    import matplotlib.pyplot as plt
+
+    dc = ds["delta_core"] / 1e3
+    integ = dc.sel(mode="integrated").to_numpy()
+    stand = dc.sel(mode="standalone").to_numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    lo, hi = np.quantile(np.r_[integ, stand], [0.001, 0.999])
+    bins = np.linspace(lo, hi, 50)
+    for x, label, color in ((integ, "integrated", "C0"), (stand, "standalone", "C1")):
+        axes[0].hist(x, bins=bins, alpha=0.55, color=color, label=f"{label} (mean {x.mean():.0f}k)")
+        axes[0].axvline(x.mean(), color=color, lw=1.5)
+    axes[0].set_xlabel("ΔCore: incremental Core_90d users (thousands)")
+    axes[0].set_ylabel("runs")
+    axes[0].legend(fontsize=8)
+    diff = stand - integ
+    axes[1].hist(diff, bins=50, color="C2", alpha=0.7)
+    axes[1].axvline(0.0, color="k", lw=1)
+    axes[1].axvline(diff.mean(), color="C2", lw=1.5)
+    axes[1].set_xlabel("ΔCore_stand − ΔCore_int (thousands)")
+    axes[1].set_title(f"P(standalone better) = {np.mean(diff > 0):.3f}", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig, axes
