@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import Column, InputError, read_table
-from models.signup import EVENT_TYPES, campaign_topics
+from models.signup import EVENT_TYPES, campaign_topics, parse_utc_ns
 
 __all__ = [
     "CAMPAIGN_COLUMNS",
@@ -43,13 +43,6 @@ SIGNUP_COLUMNS = (
     Column("campaign_id", "str"),
     Column("signup_ts", "datetime"),
 )
-_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%d %H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d",
-)
 
 
 def _rows(positions) -> list[int]:
@@ -58,63 +51,24 @@ def _rows(positions) -> list[int]:
 
 
 def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts") -> pd.Series:
-    """Timestamps to UTC (seed §7): naive values are UTC, zoned values are converted.
-
-    ``values`` is an Arrow array or anything pandas holds. Fast fixed ISO formats are tried in
-    Arrow on the rows still unparsed; whatever is left goes to pandas' mixed-format parser; rows
-    nothing parses raise :class:`InputError`.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.cast(arr.type.value_type)
-    if pa.types.is_timestamp(arr.type):
-        ns = arr.cast(pa.timestamp("ns", tz=arr.type.tz)).cast(pa.int64())
-        out = ns.to_numpy(zero_copy_only=False)
-        null = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
-    else:
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = arr.cast(pa.string())
-        n = len(arr)
-        out = np.zeros(n, dtype=np.int64)
-        todo = np.flatnonzero(~np.asarray(arr.is_null().to_numpy(zero_copy_only=False)))
-        null = np.ones(n, dtype=bool)
-        for fmt in _FORMATS:
-            if len(todo) == 0:
-                break
-            sub = arr.take(pa.array(todo)) if len(todo) < n else arr
-            parsed = pc.strptime(sub, format=fmt, unit="ns", error_is_null=True)
-            ok = np.asarray(parsed.is_valid().to_numpy(zero_copy_only=False))
-            if ok.any():
-                vals = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
-                out[todo[ok]] = vals[ok]
-                null[todo[ok]] = False
-            todo = todo[~ok]
-        if len(todo):
-            rest = pd.Series(arr.take(pa.array(todo)).to_pylist(), dtype=object)
-            parsed = pd.to_datetime(rest, errors="coerce", utc=True, format="mixed")
-            good = parsed.notna().to_numpy()
-            out[todo[good]] = parsed[good].to_numpy(dtype="datetime64[ns]").view(np.int64)
-            null[todo[good]] = False
-            if (~good).any():
-                raise InputError(
-                    f"cannot parse as a timestamp (e.g. {rest[~good].iloc[0]!r})",
-                    source=source,
-                    column=column,
-                    rows=_rows(todo[~good]),
-                )
-    if null.any():
+    """Timestamps to UTC (seed §7): naive values are UTC, zoned values are converted
+    (:func:`models.signup.parse_utc_ns`); missing or unparseable rows raise :class:`InputError`."""
+    ns, missing, bad = parse_utc_ns(values)
+    if bad.any():
+        raise InputError(
+            "cannot parse as a timestamp",
+            source=source,
+            column=column,
+            rows=_rows(np.flatnonzero(bad)),
+        )
+    if missing.any():
         raise InputError(
             "missing values (NaN/empty) are not allowed",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(null)),
+            rows=_rows(np.flatnonzero(missing)),
         )
-    return pd.Series(pd.to_datetime(out, utc=True), name=column)
+    return pd.Series(pd.to_datetime(ns, utc=True), name=column)
 
 
 def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> pd.Categorical:

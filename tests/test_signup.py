@@ -1,0 +1,372 @@
+"""Seed 003: counting rules, topic priors, EB smoothing, worked examples, business rules, I/O."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes.io import InputError
+from bayes.signup.audience import (
+    AudienceRules,
+    apply_rules,
+    expected_signups,
+    rule_domains,
+    rule_recency,
+    rule_top_n,
+    score,
+    write_audience,
+)
+from bayes.signup.data import load_inputs, parse_timestamps
+from bayes.signup.generate import generate_signup_data, write_signup_data
+from models.signup import (
+    HierarchicalSignupModel,
+    count_pairs,
+    eb_rate,
+    eb_scores,
+    posterior_rate_mean,
+    topic_from_text,
+)
+
+# ----------------------------------------------------------------------------- §8 examples
+
+P0 = pd.DataFrame({"topic": ["T"], "p0_click": [0.020], "p0_sc": [0.050]})
+# (S, C, Y, quoted p_click, quoted p_sc, quoted p_signup, printed decimals of p_signup)
+EXAMPLES = {
+    "A": (4, 1, 0, 0.173, 0.033, 0.0057, 4),
+    "B": (3, 0, 0, 0.008, 0.050, 0.0004, 4),
+    "C": (8, 3, 1, 0.304, 0.220, 0.0669, 4),
+}
+
+
+def _pairs(rows):
+    return pd.DataFrame(
+        {
+            "email": pd.Categorical([f"e{i}" for i in range(len(rows))]),
+            "topic": pd.Categorical(["T"] * len(rows)),
+            "sends": [r[0] for r in rows],
+            "clicks": [r[1] for r in rows],
+            "signed_up": [r[2] for r in rows],
+        }
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_worked_examples_section_8(name):
+    s, c, y, q_click, q_sc, q_signup, _ = EXAMPLES[name]
+    out = eb_scores(_pairs([(s, c, y)]), P0).iloc[0]
+    # exact values from the §4 formulas
+    exact_click = (c + 2 * 0.02) / (s + 2)
+    exact_sc = (y + 2 * 0.05) / (c + 2)
+    assert out["p_click"] == pytest.approx(exact_click, abs=1e-15)
+    assert out["p_signup_given_click"] == pytest.approx(exact_sc, abs=1e-15)
+    assert out["p_signup"] == pytest.approx(exact_click * exact_sc, abs=1e-15)
+    # the seed's quoted numbers, at their printed precision (3 decimals for the factors)
+    assert round(out["p_click"], 3) == pytest.approx(q_click)
+    assert round(out["p_signup_given_click"], 3) == pytest.approx(q_sc)
+    # and the quoted p_signup to 1e-4 (A quotes 0.173 x 0.033 = 0.0057; exact is 0.005778)
+    assert abs(out["p_signup"] - q_signup) < 1e-4
+
+
+def test_worked_example_exact_values():
+    p = eb_scores(_pairs([(4, 1, 0), (3, 0, 0), (8, 3, 1)]), P0)["p_signup"].to_numpy()
+    np.testing.assert_allclose(p, [1.04 / 6 * 0.1 / 3, 0.008 * 0.05, 0.304 * 0.22], atol=1e-15)
+
+
+def test_eb_is_hierarchical_special_case_kappa_2(rng):
+    """Seed §4 = posterior mean with kappa = 2, mu = p0: equal to 1e-12 on many pairs."""
+    n = 5000
+    s = rng.integers(0, 30, n)
+    c = rng.binomial(s, 0.2)
+    y = np.minimum(rng.binomial(c, 0.3), 1)
+    topics = np.array(["A", "B", "C"])
+    pairs = _pairs(list(zip(s, c, y, strict=True)))
+    pairs["topic"] = pd.Categorical(topics[rng.integers(0, 3, n)], categories=topics)
+    priors = pd.DataFrame(
+        {"topic": topics, "p0_click": [0.02, 0.1, 0.0001], "p0_sc": [0.05, 0.9, 0.3]}
+    )
+    eb = eb_scores(pairs, priors)
+    hier = HierarchicalSignupModel.from_point(
+        topics, priors["p0_click"], 2.0, priors["p0_sc"], 2.0
+    ).predict(pairs)
+    for col in ("p_click", "p_signup_given_click", "p_signup"):
+        np.testing.assert_allclose(hier[col], eb[col], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        eb_rate(c, s, 0.02, 2.0), posterior_rate_mean(c, s, 0.02, 2.0), atol=1e-15
+    )
+
+
+# ----------------------------------------------------------------------------- §2 counting
+
+
+def _toy():
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ["c1", "c2", "c3", "c4"],
+            "name": ["n1", "n2", "n3", "Savings: spring"],
+            "subject": ["s1", "[Mortgage] Rates down", "Credit Card — Cashback", "Don't miss"],
+            "topic": ["Mortgage", None, None, "  "],
+        }
+    )
+    ev = [
+        ("m1", "a@x.com", "send", "2025-01-01 10:00:00", "c1"),
+        ("m1", " A@X.com ", "send", "2025-01-01T12:00:00+02:00", "c1"),
+        ("m1", "a@x.com", "open", "2025-01-01T11:00:00Z", "c1"),
+        ("m1", "A@x.com", "click", "2025-01-01 11:05:00", "c1"),
+        ("m1", "a@x.com", "click", "2025-01-01 11:06:00", "c1"),
+        ("m2", "a@x.com", "send", "2025-01-05 20:00:00", "c2"),
+        ("m2", "a@x.com", "open", "2025-01-06T03:00:00+05:00", "c2"),
+        ("m3", "b@y.com", "send", "2025-01-02 09:00:00", "c3"),
+        ("m3", "b@y.com", "click", "2025-01-02 09:30:00", "c3"),
+        ("m3", "b@y.com", "signup", "2025-01-02 09:40:00", "c3"),
+        ("m4", "b@y.com", "send", "2025-01-03 09:00:00", "c4"),
+        ("m4", "B@y.com", "unsubscribe", "2025-01-03 10:00:00", "c4"),
+        ("m5", "c@x.com", "send", "2025-01-04 09:00:00", "c3"),
+    ]
+    events = pd.DataFrame(ev, columns=["msg_id", "email", "event_type", "event_ts", "campaign_id"])
+    signups = pd.DataFrame(
+        {
+            "email": ["a@x.com", " B@Y.com", "d@z.com"],
+            "campaign_id": ["c2", "c3", "c1"],
+            "signup_ts": ["2025-01-07", "2025-01-02 09:41:00", "2024-12-01"],
+        }
+    )
+    return events, campaigns, signups
+
+
+def test_topic_parsing_rules():
+    got = topic_from_text(
+        pd.Series(
+            [
+                "[Mortgage] Rates are down",
+                "Credit Card — New cashback",
+                "Credit Card—Cashback",
+                "Savings - Boost",
+                "Insurance: Cover",
+                "Pre-approved for you",
+                "Auto Loan - Pre-approved: act now",
+                "Don't miss out!",
+                None,
+            ]
+        )
+    )
+    expected = [
+        "Mortgage",
+        "Credit Card",
+        "Credit Card",
+        "Savings",
+        "Insurance",
+        None,
+        "Auto Loan",
+        None,
+        None,
+    ]
+    assert [None if pd.isna(v) else v for v in got] == expected
+
+
+def test_counting_rules_on_hand_built_data():
+    events, campaigns, signups = _toy()
+    inp = load_inputs(events, campaigns, signups)
+    res = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+    p = res.pairs.assign(email=lambda d: d.email.astype(str), topic=lambda d: d.topic.astype(str))
+    p = p.set_index(["email", "topic"])
+    assert set(p.index) == {
+        ("a@x.com", "Mortgage"),
+        ("b@y.com", "Credit Card"),
+        ("b@y.com", "Savings"),
+        ("c@x.com", "Credit Card"),
+        ("d@z.com", "Mortgage"),
+    }
+    row = p.loc[("a@x.com", "Mortgage")]
+    assert (row.sends, row.clicks, row.signed_up) == (2, 1, 1)  # m1 send twice, click twice
+    assert row.signup_table and not row.signup_event
+    assert row.last_open_ts == pd.Timestamp("2025-01-05 22:00:00", tz="UTC")
+    row = p.loc[("b@y.com", "Credit Card")]
+    assert (row.sends, row.clicks, row.signed_up) == (1, 1, 1)
+    assert row.signup_table and row.signup_event
+    row = p.loc[("b@y.com", "Savings")]
+    assert (row.sends, row.clicks, row.signed_up, row.opted_out) == (1, 0, 0, True)
+    assert pd.isna(row.last_open_ts)
+    row = p.loc[("d@z.com", "Mortgage")]
+    assert (row.sends, row.clicks, row.signed_up) == (0, 0, 1)
+    pr = res.topics.set_index("topic")
+    # Mortgage: 1 click / 2 sends; 2 signups (a, d) / 1 click = 2 -> clamped to 0.9
+    assert pr.loc["Mortgage", "p0_click"] == 0.5
+    assert pr.loc["Mortgage", "p0_sc"] == 0.9
+    assert pr.loc["Credit Card", "p0_click"] == 0.5
+    assert pr.loc["Savings", "p0_click"] == 1e-4  # no clicks: clamped at the floor
+    assert pr.loc["Savings", "p0_sc"] == 1e-4
+    assert res.as_of == pd.Timestamp("2025-01-05 22:00:00", tz="UTC")
+    assert res.n_events == 13 and res.n_unique_events == 11
+
+
+def test_parse_timestamps_mixed_to_utc():
+    got = parse_timestamps(
+        [
+            "2025-03-01 10:00:00",
+            "2025-03-01T12:00:00+02:00",
+            "2025-03-01T10:00:00Z",
+            "2025-03-01T05:00:00-05:00",
+            "2025-03-01",
+            "2025-03-01T10:00:00.5+00:00",
+        ]
+    )
+    expected = pd.to_datetime(
+        ["2025-03-01 10:00:00"] * 4 + ["2025-03-01", "2025-03-01 10:00:00.5"], format="ISO8601"
+    )
+    np.testing.assert_array_equal(got.dt.tz_convert(None).to_numpy(), expected.to_numpy())
+    with pytest.raises(InputError, match="rows 3"):
+        parse_timestamps(["2025-01-01", "not a time"], source="ev.csv")
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def test_load_errors_name_file_column_rows(tmp_path):
+    events, campaigns, signups = _toy()
+    bad = events.copy()
+    bad.loc[3, "event_type"] = "clicked"
+    with pytest.raises(InputError, match=r"event_type.*rows 5.*clicked"):
+        load_inputs(bad, campaigns, signups)
+    with pytest.raises(InputError, match="missing required column"):
+        load_inputs(events.drop(columns="msg_id"), campaigns, signups)
+    bad = events.copy()
+    bad.loc[0, "campaign_id"] = "zzz"
+    with pytest.raises(InputError, match=r"campaign_id.*rows 2.*zzz"):
+        load_inputs(bad, campaigns, signups)
+    bad = campaigns.copy()
+    bad.loc[0, "topic"] = None
+    with pytest.raises(InputError, match="no topic"):
+        load_inputs(events, bad, signups)
+    bad = events.copy()
+    bad.loc[1, "email"] = "   "
+    with pytest.raises(InputError, match=r"email.*rows 3"):
+        load_inputs(bad, campaigns, signups)
+    bad = events.copy()
+    bad.loc[2, "event_ts"] = "yesterday"
+    path = tmp_path / "events.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"events.csv.*event_ts.*rows 4"):
+        load_inputs(path, campaigns, signups)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        load_inputs(tmp_path / "empty.csv", campaigns, signups)
+
+
+def test_generator_counts_match_truth_and_formats_agree(tmp_path):
+    data = generate_signup_data(1500, 4, seed=7)
+    ev = data.events
+    assert ev.duplicated(["msg_id", "event_type"]).any()  # repeated events per msg_id
+    assert ev["email"].astype(str).str.contains(r"^\s|[A-Z]").any()  # dirty e-mails
+    ts = ev["event_ts"].astype(str)
+    assert ts.str.contains(r"[+-]\d\d:\d\d$|Z$").any() and (ts.str.len() == 19).any()
+    assert data.campaigns["topic"].isna().any()
+    res = count_pairs(ev, data.campaigns, data.signups)
+    got = res.pairs.assign(email=res.pairs.email.astype(str), topic=res.pairs.topic.astype(str))
+    merged = data.truth.merge(got, on=["email", "topic"], suffixes=("_true", ""))
+    assert len(merged) == len(data.truth) == len(got)
+    np.testing.assert_array_equal(merged["sends_true"], merged["sends"])
+    assert merged.loc[merged.organic_owner, "signed_up"].eq(1).all()
+    # signups only in the table, only in the events, and in both
+    assert (got.signup_table & ~got.signup_event).any()
+    assert (~got.signup_table & got.signup_event).any()
+    assert (got.signup_table & got.signup_event).any()
+    # CSV and Parquet give identical counts
+    tables = []
+    for fmt in ("csv", "parquet"):
+        paths = write_signup_data(data, tmp_path / fmt, fmt=fmt)
+        inp = load_inputs(paths["events"], paths["campaigns"], paths["signups"])
+        tables.append(count_pairs(inp.events, inp.topic_of_campaign, inp.signups))
+    for t in tables:
+        pd.testing.assert_frame_equal(t.pairs, res.pairs, check_categorical=False)
+        pd.testing.assert_frame_equal(t.topics, res.topics)
+
+
+def test_generator_is_seeded():
+    a = generate_signup_data(300, 3, seed=5)
+    b = generate_signup_data(300, 3, seed=5)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.signups, b.signups)
+    assert not a.events.equals(generate_signup_data(300, 3, seed=6).events)
+
+
+# ----------------------------------------------------------------------------- §6 rules
+
+
+def _scored():
+    return pd.DataFrame(
+        {
+            "email": pd.Categorical(["a@x.com", "b@y.com", "c@X.com", "d@x.com", "e@z.com"]),
+            "topic": pd.Categorical(["M", "M", "M", "C", "C"]),
+            "sends": [3, 0, 2, 5, 1],
+            "clicks": [1, 0, 0, 2, 0],
+            "signed_up": [0, 0, 0, 1, 0],
+            "opted_out": [False, False, True, False, False],
+            "last_open_ts": pd.to_datetime(
+                ["2025-03-01", None, "2025-01-01", "2025-02-20", "2025-02-27"], utc=True
+            ),
+            "p_click": [0.3, 0.1, 0.2, 0.4, 0.1],
+            "p_signup_given_click": [0.1] * 5,
+            "p_signup": [0.03, 0.01, 0.02, 0.04, 0.01],
+        }
+    )
+
+
+def test_each_business_rule():
+    df = _scored()
+    aud, funnel = apply_rules(df, AudienceRules())
+    # owner d, opted-out c and S=0 b dropped
+    assert sorted(aud.email.astype(str)) == ["a@x.com", "e@z.com"]
+    assert (aud["signed_up"] == 0).all()
+    assert funnel["kept"].tolist() == [5, 4, 3, 2, 2, 2, 2, 2]
+    aud, _ = apply_rules(df, AudienceRules(goal="all", min_sends=2))
+    assert sorted(aud.email.astype(str)) == ["a@x.com", "d@x.com"]
+    as_of = pd.Timestamp("2025-03-02", tz="UTC")
+    np.testing.assert_array_equal(rule_recency(df, 3, as_of), [True, False, False, False, True])
+    np.testing.assert_array_equal(
+        rule_domains(df, ["X.com", "@z.com"]), [True, False, True, True, True]
+    )
+    np.testing.assert_array_equal(rule_top_n(df, 1), [True, False, False, True, False])
+    aud, _ = apply_rules(df, AudienceRules(goal="all", min_prob=0.03))
+    assert sorted(aud.email.astype(str)) == ["a@x.com", "d@x.com"]
+    aud, _ = apply_rules(df, AudienceRules(goal="all", topic="C", top_n=1))
+    assert aud.email.astype(str).tolist() == ["d@x.com"]
+    with pytest.raises(InputError, match="unknown topic"):
+        apply_rules(df, AudienceRules(topic="Nope"))
+    with pytest.raises(InputError):
+        AudienceRules(goal="old")
+
+
+def test_top_n_ties_are_reproducible():
+    df = _scored().assign(p_signup=0.5, opted_out=False, signed_up=0, sends=1)
+    keep = rule_top_n(df, 1)
+    assert df.email[keep].astype(str).tolist() == ["a@x.com", "d@x.com"]
+
+
+def test_expected_signups_is_sum_of_members():
+    df = _scored()
+    aud, _ = apply_rules(df, AudienceRules(goal="all", min_sends=0))
+    ex = expected_signups(aud).set_index("topic")
+    # kept: a, b (M; c opted out) and d, e (C)
+    assert ex.loc["(all)", "expected_signups"] == pytest.approx(0.03 + 0.01 + 0.04 + 0.01)
+    assert ex.loc["M", "expected_signups"] == pytest.approx(0.04)
+    assert ex.loc["M", "members"] == 2
+
+
+def test_score_end_to_end_and_writer(tmp_path):
+    events, campaigns, signups = _toy()
+    res = score(events, campaigns, signups, rules=AudienceRules(goal="all"))
+    assert res.as_of == pd.Timestamp("2025-01-05 22:00:00", tz="UTC")
+    path = write_audience(res.audience, tmp_path / "a.csv")
+    back = pd.read_csv(path)
+    assert list(back.columns) == [
+        "email",
+        "topic",
+        "sends",
+        "clicks",
+        "signed_up",
+        "p_click",
+        "p_signup_given_click",
+        "p_signup",
+    ]
+    assert len(back) == 3  # d has no sends, b/Savings opted out
+    np.testing.assert_allclose(back["p_signup"], res.audience["p_signup"], rtol=1e-15)
+    assert res.summary()["expected_signups"] == pytest.approx(back["p_signup"].sum())
