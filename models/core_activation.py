@@ -208,6 +208,7 @@ class BaselineResult:
         rows = {m: classification_metrics(self.y_test, s) for m, s in self.scores.items()}
         out = pd.DataFrame(rows).T
         out.index.name = "model"
+        out["n_test"] = out["n_test"].astype(int)
         out["fit_seconds"] = pd.Series(self.fit_seconds)
         return out.reset_index()
 
