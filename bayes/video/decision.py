@@ -157,7 +157,12 @@ def plot_decision(ds: xr.Dataset, *, title: str = ""):
     axes[0].set_ylabel("runs")
     axes[0].legend(fontsize=8)
     diff = stand - integ
-    axes[1].hist(diff, bins=50, color="C2", alpha=0.7)
+    step = ds.attrs["n_population"] / ds.attrs["n_sim"] / 1e3 if "n_sim" in ds.attrs else 0.0
+    width = (diff.max() - diff.min()) / 50 if diff.max() > diff.min() else 1.0
+    if step > 0:  # per-user preset: values lie on a lattice of N / N_sim; align the bins
+        width = max(step, np.round(width / step) * step)
+    d_bins = np.arange(diff.min() - width / 2, diff.max() + width, width)
+    axes[1].hist(diff, bins=d_bins, color="C2", alpha=0.7)
     axes[1].axvline(0.0, color="k", lw=1)
     axes[1].axvline(diff.mean(), color="C2", lw=1.5)
     axes[1].set_xlabel("ΔCore_stand − ΔCore_int (thousands)")
