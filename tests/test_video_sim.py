@@ -301,3 +301,13 @@ def test_decide_worked_example():
     assert summarize([1, 2, 3])["p50"] == 2.0
     with pytest.raises(ValueError, match="dims"):
         decide(dc.rename(draw="sample"))
+
+
+def test_verification_checks_pass_and_can_fail():
+    from bayes.video.simulate import verification_checks
+
+    checks = verification_checks(draws=120, n_sim=5000, seed=2)
+    assert len(checks) == 7 and checks["passed"].all()
+    # with zero tolerance the statistical checks fail: they measure something real
+    wrong = verification_checks(draws=120, n_sim=5000, seed=2, z=0.0)
+    assert not wrong["passed"].iloc[1:6].any()

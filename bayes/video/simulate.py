@@ -55,6 +55,7 @@ __all__ = [
     "simulate",
     "simulate_population",
     "simulate_users",
+    "verification_checks",
 ]
 
 PARAM_NAMES: tuple[str, ...] = ("baseline", "adoption", "uplift", "sessions", "minutes")
@@ -600,3 +601,100 @@ def priors_from_file(path) -> VideoPriors:
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, ValueError) as exc:
         raise InputError(f"cannot read the prior table: {exc}", source=path) from exc
+
+
+# --------------------------------------------------------------------------- §10.1 checks
+def _with_columns(priors: VideoPriors, **columns) -> VideoPriors:
+    table = priors.table.copy()
+    for name, values in columns.items():
+        table[name] = values
+    return priors.replace(table=table)
+
+
+def verification_checks(
+    priors: VideoPriors | None = None,
+    *,
+    draws: int = 300,
+    n_sim: int = 10_000,
+    seed: int = 0,
+    z: float = 4.0,
+):
+    """The sanity checks of seed §10.1, run on the seed preset; one row per check.
+
+    1. equal priors (standalone = integrated adoption, uplift and sessions) give identical
+       draws in both modes (common random numbers);
+    2. zero adoption gives R_0 in both modes: identical draws, mean ΔCore within ``z`` Monte
+       Carlo standard errors of 0;
+    3. doubling every δ doubles the mean uplift (within ``z`` standard errors of the
+       difference, same users and uniforms);
+    4. the Monte Carlo mean matches the closed form N Σ_c π_c p_c (clip(b_c + δ_c) − b_c);
+    5. the sign pattern of the sensitivity heatmap is the same for two different seeds.
+
+    Returns a DataFrame with columns ``check``, ``statistic``, ``tolerance``, ``passed``.
+    """
+    import pandas as pd
+
+    priors = priors or VideoPriors()
+    t = priors.table
+    rows = []
+
+    def run(p):
+        return simulate_users(p, draws, seed, n_sim=n_sim)["delta_core"].to_numpy()
+
+    def se(x):
+        return float(x.std(ddof=1) / np.sqrt(len(x)))
+
+    eq = run(
+        _with_columns(
+            priors,
+            p_adopt_standalone=t["p_adopt_integrated"],
+            delta_standalone=t["delta_integrated"],
+            mean_sessions_standalone=t["mean_sessions_integrated"],
+        )
+    )
+    stat = float(np.max(np.abs(eq[:, 0] - eq[:, 1])))
+    rows.append(("equal priors: max |ΔCore_int − ΔCore_stand|", stat, 0.0, stat == 0.0))
+
+    zero = run(_with_columns(priors, p_adopt_integrated=0.0, p_adopt_standalone=0.0))
+    same = bool(np.array_equal(zero[:, 0], zero[:, 1]))
+    stat = float(zero[:, 0].mean())
+    tol = z * se(zero[:, 0])
+    rows.append(
+        ("zero adoption: mean ΔCore (both modes identical)", stat, tol, same and abs(stat) < tol)
+    )
+
+    base = run(priors)
+    doubled = run(
+        _with_columns(
+            priors,
+            delta_integrated=2 * t["delta_integrated"],
+            delta_standalone=2 * t["delta_standalone"],
+        )
+    )
+    for m, mode in enumerate(MODES):
+        comb = doubled[:, m] - 2 * base[:, m]
+        stat = float(comb.mean())
+        tol = z * se(comb)
+        rows.append(
+            (f"δ × 2: mean ΔCore_{mode}(2δ) − 2 mean ΔCore_{mode}(δ)", stat, tol, abs(stat) < tol)
+        )
+
+    closed = closed_form_delta_core(point_params(priors), priors)[0]
+    for m, mode in enumerate(MODES):
+        stat = float(base[:, m].mean() - closed[m])
+        tol = z * se(base[:, m])
+        rows.append(
+            (f"closed form: mean ΔCore_{mode} − {closed[m]:,.0f}", stat, tol, abs(stat) < tol)
+        )
+
+    from .sensitivity import sensitivity_grid
+
+    g1 = sensitivity_grid(priors, draws=draws, seed=seed, n_sim=n_sim)
+    g2 = sensitivity_grid(priors, draws=draws, seed=seed + 1, n_sim=n_sim)
+    # cells within z standard errors of D = 0 may flip sign by chance; no other may
+    near = np.abs(g1.to_numpy()) < z * np.hypot(g1.attrs["mc_se_max"], g2.attrs["mc_se_max"])
+    flips = int(((np.sign(g1.to_numpy()) != np.sign(g2.to_numpy())) & ~near).sum())
+    rows.append(
+        ("heatmap: cells (away from D = 0) whose sign changes with the seed", flips, 0, flips == 0)
+    )
+    return pd.DataFrame(rows, columns=["check", "statistic", "tolerance", "passed"])
