@@ -83,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"bayes: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `bayes ... --json | head`
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -81,11 +81,12 @@ def run_demo(
             short = name.split(".")[1]
             if only and short not in only:
                 continue
+            label = name.removeprefix("bayes.").removesuffix(".report").replace(".", " ")
             t0 = time.perf_counter()
-            log(f"[demo] {short} ...", file=sys.stderr)
+            log(f"[demo] {label} ...", file=sys.stderr)
             module = importlib.import_module(name)
             report.add(module.demo_section(ctx))
-            log(f"[demo] {short} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            log(f"[demo] {label} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         report.write()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
