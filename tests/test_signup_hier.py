@@ -1,0 +1,224 @@
+"""Hierarchical beta-binomial: compression, simulator, closed forms, fit, backtest, NetCDF."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bayes.signup.backtest import backtest, brier_score, log_loss
+from bayes.signup.generate import generate_signup_data
+from models.signup import (
+    HierarchicalSignupModel,
+    campaign_topics,
+    compress,
+    consistent_counts,
+    count_pairs,
+    simulate_recipients,
+    simulate_summaries,
+)
+from priors.signup import SIGNUP_PRIORS, priors_table, signup_priors
+from priors.spec import Prior, PriorError
+
+
+def _pairs(rng, n=4000, n_topics=3):
+    topic = rng.integers(0, n_topics, n)
+    sends = 1 + rng.poisson(3, n)
+    mu_c, k_c = np.array([0.05, 0.1, 0.2])[:n_topics], np.array([10.0, 30.0, 5.0])[:n_topics]
+    mu_s, k_s = np.array([0.1, 0.2, 0.3])[:n_topics], np.array([8.0, 8.0, 8.0])[:n_topics]
+    sim = simulate_recipients(rng, mu_c, k_c, mu_s, k_s, topic, sends)
+    names = [f"T{i}" for i in range(n_topics)]
+    pairs = pd.DataFrame(
+        {
+            "email": pd.Categorical([f"e{i}" for i in range(n)]),
+            "topic": pd.Categorical.from_codes(topic, names),
+            "sends": sends,
+            "clicks": sim["clicks"],
+            "signed_up": sim["signed_up"],
+        }
+    )
+    return pairs, (mu_c, k_c, mu_s, k_s)
+
+
+def test_priors_are_declared_proper_and_printable():
+    table = priors_table()
+    assert len(table) == 8 and table["prior"].str.len().gt(0).all()
+    for p in SIGNUP_PRIORS.values():
+        assert p.dist in ("Normal", "HalfNormal")  # proper, no flat priors
+    custom = signup_priors({"click_log_kappa_loc": Prior("Normal", {"mu": 1.0, "sigma": 1.0})})
+    assert custom["click_log_kappa_loc"].params["mu"] == 1.0
+    with pytest.raises(PriorError):
+        signup_priors({"nope": Prior("Normal", {"sigma": 1.0})})
+    with pytest.raises(PriorError):
+        signup_priors({"sc_logit_mu_scale": Prior("Normal", {"sigma": 1.0})})
+
+
+def test_compression_keeps_the_sufficient_statistics(rng):
+    pairs, _ = _pairs(rng)
+    st = compress(pairs)
+    assert st["click"]["weight"].sum() == len(pairs) == st["n_pairs"]
+    assert (st["click"]["weight"] * st["click"]["clicks"]).sum() == pairs["clicks"].sum()
+    assert st["sc"]["weight"].sum() == (pairs["clicks"] > 0).sum()
+    assert len(st["click"]) < len(pairs) / 10
+
+
+def test_consistency_repair_only_touches_impossible_rows():
+    pairs = pd.DataFrame({"sends": [3, 0, 2, 1], "clicks": [1, 0, 0, 2], "signed_up": [1, 1, 1, 0]})
+    s, c, y = consistent_counts(pairs)
+    np.testing.assert_array_equal(s, [3, 1, 2, 2])
+    np.testing.assert_array_equal(c, [1, 1, 1, 2])
+
+
+def test_predictive_summaries_match_recipient_simulator(rng):
+    """The compressed simulator (multinomial over beta-binomial) agrees with simulating every
+    recipient: means of total clicks and signed-up counts within 4 Monte Carlo SEs."""
+    pairs, (mu_c, k_c, mu_s, k_s) = _pairs(rng, n=3000)
+    st = compress(pairs)
+    n_rep = 300
+    summ = simulate_summaries(
+        rng,
+        np.tile(mu_c, (n_rep, 1)),
+        np.tile(k_c, (n_rep, 1)),
+        np.tile(mu_s, (n_rep, 1)),
+        np.tile(k_s, (n_rep, 1)),
+        st,
+    )
+    t = pairs["topic"].cat.codes.to_numpy()
+    s = pairs["sends"].to_numpy()
+    direct = np.array(
+        [
+            np.bincount(t, simulate_recipients(rng, mu_c, k_c, mu_s, k_s, t, s)["clicks"], 3)
+            for _ in range(n_rep)
+        ]
+    )
+    diff = summ["total_clicks"].mean(0) - direct.mean(0)
+    se = np.sqrt(summ["total_clicks"].var(0) / n_rep + direct.var(0) / n_rep)
+    assert np.all(np.abs(diff) < 4 * se)
+    # zero-click share: exact expectation from the beta-binomial pmf
+    a, b = mu_c[t] * k_c[t], (1 - mu_c[t]) * k_c[t]
+    p0 = stats.betabinom(s, a, b).pmf(0)
+    expect = np.bincount(t, p0, 3) / np.bincount(t, minlength=3)
+    sd = np.sqrt(summ["zero_click_share"].var(0) / n_rep)
+    assert np.all(np.abs(summ["zero_click_share"].mean(0) - expect) < 4 * sd + 1e-12)
+
+
+def test_expected_signups_draws_exact_vs_clt(rng):
+    pairs, (mu_c, k_c, mu_s, k_s) = _pairs(rng, n=3000)
+    m = HierarchicalSignupModel.from_point(pairs["topic"].cat.categories, mu_c, k_c, mu_s, k_s)
+    n_d = 400
+    m.draws_ = {
+        k: np.repeat(v, n_d, axis=0) * rng.uniform(0.9, 1.1, (n_d, 3)) for k, v in m.draws_.items()
+    }
+    exact = m.expected_signups_draws(pairs, seed=1)
+    clt = m.expected_signups_draws(pairs, seed=2, exact_limit=0)
+    pred = m.predict(pairs)
+    assert exact.mean() == pytest.approx(pred["p_signup"].sum(), rel=0.02)
+    assert clt.mean() == pytest.approx(exact.mean(), rel=0.02)
+    assert clt.std() == pytest.approx(exact.std(), rel=0.2)
+    lo, hi = pred["p_signup_lower_90"], pred["p_signup_upper_90"]
+    assert ((lo <= pred["p_signup"]) & (pred["p_signup"] <= hi)).all()
+
+
+def test_log_loss_and_brier_closed_forms():
+    y = np.array([1, 0, 0, 1])
+    p = np.array([0.9, 0.2, 0.1, 0.6])
+    assert log_loss(y, p) == pytest.approx(-np.mean(np.log([0.9, 0.8, 0.9, 0.6])))
+    assert brier_score(y, p) == pytest.approx(np.mean([0.01, 0.04, 0.01, 0.16]))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    data = generate_signup_data(6000, 5, seed=11)
+    counts = count_pairs(data.events, data.campaigns, data.signups)
+    model = HierarchicalSignupModel(draws=400, tune=400, chains=2, cores=1, random_seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(counts.pairs)
+    return data, counts, model
+
+
+@pytest.mark.slow
+def test_fit_recovers_topic_parameters_and_ships_diagnostics(fitted, tmp_path):
+    import arviz as az
+
+    from bayes.signup.audience import check_model, write_posterior
+
+    data, counts, model = fitted
+    diag = check_model(model)
+    assert diag.divergences <= 2 and diag.r_hat_max < 1.05
+    post = model.idata_.posterior
+    assert post["click_mu"].dims == ("chain", "draw", "topic")
+    truth = data.topic_truth.set_index("topic").loc[list(post.topic.values)]
+    # click means: well identified; true value within 4 posterior sds for every topic
+    mean, sd = post["click_mu"].mean(("chain", "draw")), post["click_mu"].std(("chain", "draw"))
+    assert np.all(np.abs(mean.values - truth["mu_click"].values) < 4 * sd.values + 0.005)
+    # the click concentrations are learned away from the seed's 2 (truth is 8-40)
+    k_lo = post["click_kappa"].quantile(0.05, ("chain", "draw")).values
+    assert np.all(k_lo > 2.0)
+    assert {
+        "posterior",
+        "prior",
+        "posterior_predictive",
+        "prior_predictive",
+        "observed_data",
+    } <= set(model.idata_.groups())
+    path = write_posterior(model, tmp_path / "fit.nc", data_hash="abc")
+    back = az.from_netcdf(path)
+    assert back.attrs["data_hash"] == "abc" and "click_log_kappa_loc" in back.attrs["prior_spec"]
+    assert back.attrs["seed"] == 3 and "package_version" in back.attrs
+    assert back.posterior_predictive["total_clicks"].dims == ("chain", "draw", "topic")
+    # posterior predictive total clicks cover the observed
+    obs = back.observed_data["total_clicks"].values
+    pp = back.posterior_predictive["total_clicks"]
+    lo = pp.quantile(0.005, ("chain", "draw")).values
+    hi = pp.quantile(0.995, ("chain", "draw")).values
+    assert np.all((lo <= obs) & (obs <= hi))
+
+
+@pytest.mark.slow
+def test_hierarchical_predict_beats_eb_against_truth(fitted):
+    from models.signup import eb_scores
+
+    data, counts, model = fitted
+    pred = model.predict(counts.pairs)
+    eb = eb_scores(counts.pairs, counts.topics)
+    t = data.truth.set_index(["email", "topic"])
+    idx = pd.MultiIndex.from_arrays([pred.email.astype(str), pred.topic.astype(str)])
+    true = t["p_click"].reindex(idx).to_numpy()
+    rmse_h = np.sqrt(np.nanmean((pred["p_click"] - true) ** 2))
+    rmse_e = np.sqrt(np.nanmean((eb["p_click"] - true) ** 2))
+    assert rmse_h < rmse_e
+    # 90% intervals of p_signup: coverage of the true p_signup is measured at ~0.72, below
+    # 0.90, because the seed's convention (Y counted as successes out of C clicks, with Y
+    # collapsed to 0/1) makes the signup-given-click concentration look larger than it is
+    # (documented limitation); guard the level so a regression shows
+    ts = t["p_signup"].reindex(idx).to_numpy()
+    inside = (pred["p_signup_lower_90"] <= ts) & (ts <= pred["p_signup_upper_90"])
+    assert 0.65 < inside[~np.isnan(ts)].mean() < 0.97
+
+
+@pytest.mark.slow
+def test_backtest_hierarchical_not_worse_than_eb():
+    data = generate_signup_data(6000, 5, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = backtest(
+            data.events,
+            campaign_topics(data.campaigns),
+            data.signups,
+            truth=data.truth,
+            model=HierarchicalSignupModel(draws=300, tune=300, random_seed=1),
+        )
+    m = res.metrics.set_index(["target", "method"])
+    assert res.info["n_holdout"] > 5000
+    for target in ("click", "signup"):
+        # not worse, with a tolerance of 0.1% of the EB log loss / Brier
+        for k in ("log_loss", "brier"):
+            assert m.loc[(target, "hierarchical"), k] <= m.loc[(target, "eb"), k] * 1.001
+        assert (
+            m.loc[(target, "hierarchical"), "rmse_vs_truth"]
+            < m.loc[(target, "eb"), "rmse_vs_truth"]
+        )
+    # the true rates score best on click (they are the data-generating probabilities)
+    assert m.loc[("click", "truth"), "log_loss"] <= m.loc[("click", "hierarchical"), "log_loss"]
