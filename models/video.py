@@ -9,8 +9,9 @@ Likelihood, per pilot row of segment *c* (intention-to-treat, seed §7.1)
 Let ``n`` be the users of the row, ``a`` its adopters, ``k`` its Core_90d count, ``K`` its
 weekly video sessions and ``M`` its weekly video minutes (both summed over adopters).
 
-* Adoption (arms *m* only): ``a ~ Binomial(n, adoption[c, m])`` — ``adoption`` already carries
-  α on the standalone column (§9).
+* Adoption (arms *m* only): ``a ~ Binomial(n, adoption[c, m])`` with α on the standalone
+  column (§9). A potential gives α·p > 1 on a pilot arm zero posterior mass (the cap at 1
+  of the prior is a flat plateau on which NUTS would get stuck); forward sampling keeps it.
 * Core_90d: under §7.1 an adopter is Core with probability ``q₁ = clip(b_c + uplift[c, m], 0,
   0.99)`` and a non-adopter with ``b_c`` (non-adopters are unaffected). Given the adopters we
   use ``k ~ Binomial(n, b_c + (a / n) · (q₁ − b_c))``: its mean is the exact conditional mean
@@ -36,6 +37,7 @@ layout with :func:`set_pilot_data` (simulation-based calibration, recovery studi
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,7 +186,14 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
         )
         ai = layout.arm_rows
         arm_users = pm.Data("arm_users", obs["arm_users"], dims="arm_row")
-        p_arm = pt.clip(model["adoption"][layout.seg[ai], layout.mode[ai]], _EPS, 1 - _EPS)
+        # The ``adoption`` Deterministic caps α·p at 1: a flat plateau of tiny likelihood on
+        # which NUTS gets stuck (every step off it is a huge energy change, flagged divergent).
+        # The potential makes α·p > 1 on a pilot arm impossible instead (no posterior mass
+        # there anyway unless every user adopted); forward sampling keeps the cap.
+        mult = pt.stack([pt.ones_like(model["alpha"]), model["alpha"]])
+        raw = model["p_adopt"][layout.seg[ai], layout.mode[ai]] * mult[layout.mode[ai]]
+        pm.Potential("adoption_cap", pt.switch(pt.any(raw > 1.0), -np.inf, 0.0))
+        p_arm = pt.clip(raw, _EPS, 1 - _EPS)
         pm.Binomial(
             "adopters",
             n=arm_users,
@@ -265,23 +274,27 @@ def fit(
             compute_convergence_checks=False,
         )
         if predictive:
-            idata.extend(
-                pm.sample_prior_predictive(
+            with warnings.catch_warnings():
+                # the adoption_cap potential only acts on the posterior (see above)
+                warnings.filterwarnings("ignore", message=".*[Pp]otential.*")
+                prior = pm.sample_prior_predictive(
                     draws=prior_draws or draws * chains, random_seed=int(seeds[1])
                 )
-            )
+            idata.extend(prior)
     if predictive:
         # on a clone: sample_posterior_predictive leaves PyMC 5.28's model unable to
         # compile its logp again, which would break refits after set_pilot_data
         from pymc.model.fgraph import clone_model
 
-        pm.sample_posterior_predictive(
-            idata,
-            model=clone_model(model),
-            extend_inferencedata=True,
-            random_seed=int(seeds[2]),
-            progressbar=False,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Pp]otential.*")
+            pm.sample_posterior_predictive(
+                idata,
+                model=clone_model(model),
+                extend_inferencedata=True,
+                random_seed=int(seeds[2]),
+                progressbar=False,
+            )
     idata.attrs["seed"] = int(seed)
     idata.attrs["sampler"] = f"NUTS draws={draws} tune={tune} chains={chains}"
     return idata
