@@ -40,8 +40,8 @@ def test_demo_section_quick(tmp_path, measured):
 
 def test_segment_comparison_keeps_declared_headline(measured):
     p = VideoPriors()
-    comp = segment_comparison(p, measured)
+    comp, closed = segment_comparison(p, measured)
     assert list(comp["segment"]) == list(p.segments.index)
-    assert comp["E[ΔCore_int] declared"].iloc[0] == pytest.approx(306_240)
-    assert comp["E[ΔCore_int] measured"].iloc[0] != pytest.approx(306_240)
     assert comp["share measured"].tolist() == [0.16, 0.21, 0.25, 0.38]
+    assert closed["E[ΔCore] declared segments"].tolist() == pytest.approx([306_240, 248_604])
+    assert closed["E[ΔCore] measured segments"][0] != pytest.approx(306_240)
