@@ -73,20 +73,34 @@ def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts
 
 def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> pd.Categorical:
     """An Arrow column as a pandas Categorical (dictionary-encoded, no per-row Python objects);
-    nulls and blank strings raise :class:`InputError`."""
+    nulls and blank strings raise :class:`InputError`. A dictionary column (Parquet written
+    from a categorical) keeps its dictionary: only the unique values are checked."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.cast(arr.type.value_type)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
-    bad = arr.is_null()
-    if strip_blank:
-        bad = pc.or_(bad, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0))
-    bad = np.asarray(bad.fill_null(True).to_numpy(zero_copy_only=False))
+        if pa.types.is_dictionary(arr.type):
+            arr = pa.chunked_array(
+                pa.Table.from_arrays([arr], names=["c"]).unify_dictionaries().column(0).chunks,
+                type=arr.type,
+            )
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_dictionary(arr.type):
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.string())
+        arr = pc.dictionary_encode(arr)
+    values = arr.dictionary
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.string())
+    codes = arr.indices.to_numpy(zero_copy_only=False)
+    bad_value = np.zeros(len(values), bool)
+    if strip_blank and len(values):
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0)
+        bad_value = np.asarray(blank.fill_null(True).to_numpy(zero_copy_only=False))
+    null = np.asarray(arr.indices.is_null().to_numpy(zero_copy_only=False))
+    bad = null.copy()
+    if bad_value.any():
+        bad |= bad_value[np.where(null, 0, codes).astype(np.int64)] & ~null
     if bad.any():
         raise InputError(
             "missing or blank values are not allowed",
@@ -94,10 +108,32 @@ def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> 
             column=column,
             rows=_rows(np.flatnonzero(bad)),
         )
-    enc = pc.dictionary_encode(arr)
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    cats = pd.Index(enc.dictionary.to_pylist(), dtype=object)
-    return pd.Categorical.from_codes(codes, categories=cats)
+    cats = pd.Index(values.to_pandas(types_mapper=None).to_numpy(dtype=object), dtype=object)
+    if cats.has_duplicates:  # a unified dictionary can repeat values; merge them
+        merged, uniq = pd.factorize(cats)
+        return pd.Categorical.from_codes(merged[codes.astype(np.int64)], categories=uniq)
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)
+
+
+def _codes(arr, *, source: str, column: str) -> np.ndarray:
+    """Integer identity codes of a column (for ``msg_id``: only equality matters, so no Python
+    string is made per value); nulls raise :class:`InputError`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    null = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
+    if null.any():
+        raise InputError(
+            "missing values are not allowed",
+            source=source,
+            column=column,
+            rows=_rows(np.flatnonzero(null)),
+        )
+    return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _read_arrow(path: Path):
@@ -132,7 +168,8 @@ def _read_arrow(path: Path):
 
 def validate_events(table, *, source: str = "<events>", columns=None) -> pd.DataFrame:
     """Validate an events table (Arrow table or pandas frame) and return a pandas frame of
-    categoricals (``msg_id, email, event_type, campaign_id``) and UTC ``event_ts``.
+    categoricals (``email, event_type, campaign_id``), integer ``msg_id`` codes (only the
+    identity of a message matters) and UTC ``event_ts``.
 
     ``event_type`` values are lower-cased and trimmed before the check against
     :data:`models.signup.EVENT_TYPES`.
@@ -149,7 +186,8 @@ def validate_events(table, *, source: str = "<events>", columns=None) -> pd.Data
     if missing:
         raise InputError(f"missing required column(s) {missing}; found {columns}", source=source)
     out = {}
-    for col in ("msg_id", "email", "campaign_id"):
+    out["msg_id"] = _codes(table.column("msg_id"), source=source, column="msg_id")
+    for col in ("email", "campaign_id"):
         out[col] = _categorical(table.column(col), source=source, column=col)
     et = _categorical(table.column("event_type"), source=source, column="event_type")
     norm = pd.Index(et.categories.str.strip().str.lower())
