@@ -79,12 +79,17 @@ def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> 
     import pyarrow.compute as pc
 
     if isinstance(arr, pa.ChunkedArray):
-        if pa.types.is_dictionary(arr.type):
-            arr = pa.chunked_array(
-                pa.Table.from_arrays([arr], names=["c"]).unify_dictionaries().column(0).chunks,
-                type=arr.type,
-            )
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        if pa.types.is_dictionary(arr.type) and arr.num_chunks > 1:
+            first = arr.chunk(0).dictionary
+            if all(ch.dictionary.equals(first) for ch in arr.chunks[1:]):
+                # one shared dictionary (Parquet written from a categorical): concatenate codes
+                indices = pa.concat_arrays([ch.indices for ch in arr.chunks])
+                arr = pa.DictionaryArray.from_arrays(indices, first)
+            else:
+                table = pa.Table.from_arrays([arr], names=["c"]).unify_dictionaries()
+                arr = table.column(0).combine_chunks()
+        else:
+            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     if not pa.types.is_dictionary(arr.type):
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             arr = arr.cast(pa.string())

@@ -244,7 +244,11 @@ def generate_signup_data(
                     "m", pc.utf8_lpad(pc.cast(pa.array(ev_send), pa.string()), 9, "0"), ""
                 )
             ),
-            "email": pd.Categorical.from_codes(variant * n_recipients + ev_rec, email_cats),
+            # plain strings, as real exports have them (a categorical with millions of
+            # categories would repeat its whole dictionary in every Parquet row group)
+            "email": pd.arrays.ArrowStringArray(
+                variants.take(pa.array(variant * n_recipients + ev_rec))
+            ),
             "event_type": pd.Categorical.from_codes(
                 ev_type, ["send", "open", "click", "signup", "unsubscribe", "complaint"]
             ),
