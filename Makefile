@@ -26,6 +26,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) -m tests.benchmarks
 
 lint: $(STAMP)
