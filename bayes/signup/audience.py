@@ -146,8 +146,8 @@ def rule_min_probability(df: pd.DataFrame, tau: float | None) -> np.ndarray:
 
 
 def rule_top_n(df: pd.DataFrame, n: int | None) -> np.ndarray:
-    """Rule 7: the top ``n`` recipients by ``p_signup`` within each topic (ties broken by
-    e-mail so the cut is reproducible)."""
+    """Rule 7: the top ``n`` recipients by ``p_signup`` within each topic (ties broken by the
+    e-mail's code so the cut is reproducible)."""
     if n is None:
         return np.ones(len(df), bool)
     order = _audience_order(df)
@@ -159,10 +159,16 @@ def rule_top_n(df: pd.DataFrame, n: int | None) -> np.ndarray:
 
 
 def _audience_order(df: pd.DataFrame) -> np.ndarray:
-    """Row order: topic, then ``p_signup`` descending, then e-mail."""
-    ecat = df["email"].cat
-    email_rank = np.argsort(np.argsort(ecat.categories.astype(str)))[ecat.codes.to_numpy()]
-    return np.lexsort((email_rank, -df["p_signup"].to_numpy(), df["topic"].cat.codes.to_numpy()))
+    """Row order: topic, then ``p_signup`` descending, then the e-mail's code (its order of
+    first appearance in the data; alphabetical for sorted categoricals) to break ties
+    reproducibly."""
+    return np.lexsort(
+        (
+            df["email"].cat.codes.to_numpy(),
+            -df["p_signup"].to_numpy(),
+            df["topic"].cat.codes.to_numpy(),
+        )
+    )
 
 
 def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):

@@ -29,7 +29,7 @@ import numpy as np
 
 CACHE = Path(os.environ.get("BAYES_BENCH_CACHE", "/tmp/bayes_bench_signup"))
 N_EVENTS_TARGET = 10_000_000
-RECIPIENTS = 925_000  # ~10.8 events per recipient with the generator's defaults
+RECIPIENTS = 960_000  # ~10.5 events per recipient with the generator's defaults
 N_TOPICS = 20
 
 _SCORE_CHILD = r"""
