@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("BAYES_NO_PROGRESS", "1")
+os.environ.setdefault("BAYES_CORES", "1")  # xdist already uses both cores
 
 import pytest  # noqa: E402
 

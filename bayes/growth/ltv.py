@@ -40,6 +40,7 @@ from bayes.io import (
     write_netcdf,
     write_table,
 )
+from bayes.runtime import default_cores
 from models import ltv as M
 from priors.ltv import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS, ltv_priors, priors_to_json
 
@@ -296,7 +297,7 @@ def fit_ltv(
         tune=tune,
         chains=chains,
         seed=seed,
-        cores=None,
+        cores=default_cores(chains),
         progressbar=progressbar,
         target_accept=0.8,
     )

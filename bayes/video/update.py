@@ -31,6 +31,7 @@ import xarray as xr
 
 from bayes import __version__
 from bayes.io import data_hash, save_figure, write_json, write_netcdf, write_table
+from bayes.runtime import default_cores
 from bayes.video.decision import decide
 from bayes.video.pilot import (
     PHASE0_SEGMENTS,
@@ -231,7 +232,15 @@ def update(
     ss = np.random.SeedSequence(seed)
     s_fit, s_pop, s_grid = (int(c.generate_state(1)[0]) for c in ss.spawn(3))
     model = build_pilot_model(pilot, priors)
-    idata = fit(model, draws=draws, tune=tune, chains=chains, seed=s_fit, progressbar=progressbar)
+    idata = fit(
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=s_fit,
+        progressbar=progressbar,
+        cores=default_cores(chains),
+    )
     hash_ = data_hash(source) if source is not None else data_hash(pilot)
     idata.attrs.update(
         {
