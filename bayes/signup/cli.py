@@ -126,10 +126,15 @@ def _sampler(p) -> None:
 
 
 def _model(args):
+    from bayes.runtime import default_cores
     from models.signup import HierarchicalSignupModel
 
     return HierarchicalSignupModel(
-        draws=args.draws, tune=args.tune, chains=args.chains, cores=1, random_seed=args.seed
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        cores=default_cores(args.chains),
+        random_seed=args.seed,
     )
 
 

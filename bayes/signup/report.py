@@ -58,6 +58,7 @@ def demo_section(ctx) -> Section:
     """Generate data, score an audience with the seed's EB and the hierarchical model, compare
     both in a backtest, and write tables, a figure and the NetCDF posterior."""
     from bayes.io import data_hash, save_figure
+    from bayes.runtime import default_cores
     from bayes.signup.audience import (
         AudienceRules,
         check_model,
@@ -78,7 +79,8 @@ def demo_section(ctx) -> Section:
     rules = AudienceRules(goal="new", top_n=200 if quick else 2000)
     eb = score(paths["events"], paths["campaigns"], paths["signups"], rules=rules)
     write_audience(eb.audience, ctx.tables / "signup_audience_eb.csv")
-    model = HierarchicalSignupModel(draws=draws, tune=draws, random_seed=ctx.seed)
+    cores = default_cores(2)
+    model = HierarchicalSignupModel(draws=draws, tune=draws, cores=cores, random_seed=ctx.seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Potential.*")
         hier = score(
@@ -104,7 +106,9 @@ def demo_section(ctx) -> Section:
             inp.topic_of_campaign,
             inp.signups,
             truth=data.truth,
-            model=HierarchicalSignupModel(draws=draws, tune=draws, random_seed=ctx.seed),
+            model=HierarchicalSignupModel(
+                draws=draws, tune=draws, cores=cores, random_seed=ctx.seed
+            ),
         )
     ex_eb = eb.expected.iloc[-1]
     ex_h = hier.expected.iloc[-1]
