@@ -128,6 +128,7 @@ def register(sub) -> None:
         help="horizon of expected purchases (%(default)s)",
     )
     fit.add_argument("--json", action="store_true", help="print summary.json on stdout")
+    fit.add_argument("--no-progress", action="store_true", help="hide the sampling progress bar")
     fit.set_defaults(func=_cmd_ltv_fit)
 
 
@@ -186,6 +187,7 @@ def _cmd_cohorts(args) -> int:
 
 def _cmd_ltv_fit(args) -> int:
     from bayes.growth.ltv import cdnow_summary, cdnow_transactions, load_transactions, run_ltv
+    from bayes.progress import progress_enabled
 
     if args.holdout_end and not args.calibration_end:
         raise InputError("--holdout-end needs --calibration-end")
@@ -211,6 +213,7 @@ def _cmd_ltv_fit(args) -> int:
         discount_rate=args.discount_rate,
         horizon_weeks=args.horizon_weeks,
         source=source,
+        progressbar=progress_enabled(False if args.no_progress else None),
     )
     public = {k: v for k, v in res.items() if not k.startswith("_")}
     if args.json:

@@ -609,6 +609,7 @@ def run_ltv(
     ess_min: float = 400.0,
     n_draws: int = 500,
     source: dict | None = None,
+    progressbar: bool = False,
 ) -> dict:
     """Fit, predict, evaluate; write ``posterior.nc``, ``ltv.csv``, ``summary.json`` (+ plots)."""
     holdout = None
@@ -618,7 +619,15 @@ def run_ltv(
         summary, holdout = rfm_summary(
             transactions, calibration_end=calibration_end, holdout_end=holdout_end
         )
-    fit = fit_ltv(summary, draws=draws, tune=tune, chains=chains, seed=seed, ess_min=ess_min)
+    fit = fit_ltv(
+        summary,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        ess_min=ess_min,
+        progressbar=progressbar,
+    )
     table = predict_customers(
         fit, horizon_weeks=horizon_weeks, discount_rate=discount_rate, n_draws=n_draws
     )
