@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_ALPHA",
     "EVENT_TYPES",
     "PRIOR_CLAMP",
+    "SIGNUP_LIKELIHOODS",
     "EventCodes",
     "HierarchicalSignupModel",
     "SignupCounts",
@@ -48,6 +49,8 @@ __all__ = [
     "encode_signups",
     "normalize_emails",
     "posterior_rate_mean",
+    "sc_posterior_moment",
+    "sample_sc_posterior",
     "simulate_recipients",
     "simulate_summaries",
     "parse_utc_ns",
@@ -63,6 +66,19 @@ _SEND, _OPEN, _CLICK, _SIGNUP, _UNSUB, _COMPLAINT = range(6)
 PRIOR_CLAMP: tuple[float, float] = (1e-4, 0.9)
 #: seed §4/§7: alpha_C = alpha_SC = 2
 DEFAULT_ALPHA: float = 2.0
+#: signup-stage likelihoods of the hierarchical model: ``"any"`` (``Y = 1`` iff at least one of
+#: the ``C`` clicks signed up — what ``Y`` means after the seed's 0/1 collapse; default) and
+#: ``"binomial"`` (``Y`` successes out of ``C`` clicks — the seed's §4 convention)
+SIGNUP_LIKELIHOODS: tuple[str, ...] = ("any", "binomial")
+
+
+def _check_likelihood(signup_likelihood: str) -> str:
+    if signup_likelihood not in SIGNUP_LIKELIHOODS:
+        raise ValueError(
+            f"signup_likelihood must be one of {SIGNUP_LIKELIHOODS}, got {signup_likelihood!r}"
+        )
+    return signup_likelihood
+
 
 # ----------------------------------------------------------------------------- §2 counting
 
@@ -491,15 +507,26 @@ def posterior_rate_mean(successes, trials, mu, kappa):
     return (k + np.asarray(kappa) * np.asarray(mu)) / (n + np.asarray(kappa))
 
 
-def consistent_counts(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts the binomial likelihood can hold: ``C' = max(C, Y)``, ``S' = max(S, C')``.
+def consistent_counts(
+    pairs: pd.DataFrame, signup_likelihood: str = "any"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts the likelihood can hold: ``S' = max(S, C')`` (a click without a logged send
+    implies a send), and
 
-    A signup recorded without a logged click (signups table only) implies a click-through, and
-    a click without a logged send implies a send. On consistent data (``S >= C >= Y``) this is
-    the identity; the seed-exact EB path uses the raw counts.
+    * ``"binomial"``: ``C' = max(C, Y)`` — a signup without a logged click implies a click;
+    * ``"any"``: ``C' = C`` — a signup without any logged click cannot be "a signup among the
+      clicks" (e.g. an organic owner in the signups table); it is left out of the signup-stage
+      likelihood (:func:`compress` keeps ``C >= 1`` only) and its ``p_sc`` posterior is the
+      topic's Beta.
+
+    On consistent data (``S >= C >= Y``) this is the identity; the seed-exact EB path uses the
+    raw counts.
     """
+    _check_likelihood(signup_likelihood)
     y = pairs["signed_up"].to_numpy(np.int64)
-    c = np.maximum(pairs["clicks"].to_numpy(np.int64), y)
+    c = pairs["clicks"].to_numpy(np.int64)
+    if signup_likelihood == "binomial":
+        c = np.maximum(c, y)
     s = np.maximum(pairs["sends"].to_numpy(np.int64), c)
     return s, c, y
 
@@ -512,16 +539,18 @@ def _topic_codes(pairs: pd.DataFrame, topics: pd.Index) -> np.ndarray:
     return t
 
 
-def compress(pairs: pd.DataFrame, topics: pd.Index | None = None) -> dict:
-    """Sufficient statistics of the two beta-binomial stages: unique ``(topic, S, C)`` rows with
-    counts (pairs with ``S >= 1``) and unique ``(topic, C, Y)`` rows with counts (``C >= 1``),
-    on :func:`consistent_counts`."""
+def compress(
+    pairs: pd.DataFrame, topics: pd.Index | None = None, *, signup_likelihood: str = "any"
+) -> dict:
+    """Sufficient statistics of the two stages: unique ``(topic, S, C)`` rows with counts (pairs
+    with ``S >= 1``) and unique ``(topic, C, Y)`` rows with counts (``C >= 1``), on
+    :func:`consistent_counts` for ``signup_likelihood`` (recorded in the result)."""
     if topics is None:
         topics = pd.Index(pairs["topic"].cat.categories, dtype=object)
     keep = pairs["sends"].to_numpy() >= 1
     p = pairs[keep]
     t = _topic_codes(p, topics)
-    s, c, y = consistent_counts(p)
+    s, c, y = consistent_counts(p, signup_likelihood)
     click = (
         pd.DataFrame({"topic": t, "sends": s, "clicks": c})
         .value_counts()
@@ -543,6 +572,8 @@ def compress(pairs: pd.DataFrame, topics: pd.Index | None = None) -> dict:
         "sc": sc,
         "n_pairs": int(keep.sum()),
         "n_repaired": int(((c != p["clicks"].to_numpy()) | (s != p["sends"].to_numpy())).sum()),
+        "n_signup_without_click": int(((c == 0) & (y == 1)).sum()),
+        "signup_likelihood": signup_likelihood,
     }
 
 
@@ -563,6 +594,107 @@ def _betabinom_logp(k, n, a, b):
     )
 
 
+def _any_signup_logp(y, c, a, b):
+    """``log P(Y = y | C = c)`` when ``Y = 1`` iff at least one of ``c`` clicks signs up and
+    the recipient's rate is ``p ~ Beta(a, b)`` (pytensor).
+
+    ``P(Y = 0 | C) = E[(1 - p)^C] = B(a, b + C) / B(a, b)`` (the Beta moment), so
+    ``log P(Y = 0) = betaln(a, b + C) - betaln(a, b)`` and ``log P(Y = 1) =
+    log1mexp(log P(Y = 0))`` (stable when ``P(Y = 0)`` is close to 1).
+    """
+    import pytensor.tensor as pt
+    from pytensor.tensor.special import betaln
+
+    log_p0 = betaln(a, b + c) - betaln(a, b)
+    return pt.switch(pt.eq(y, 0), log_p0, pt.log1mexp(log_p0))
+
+
+def _any_mask(c, y):
+    return (np.asarray(y) >= 1) & (np.asarray(c) >= 1)
+
+
+def sc_posterior_moment(a, b, clicks, signed_up, k: int = 1, signup_likelihood: str = "any"):
+    """``E[p^k | C, Y]`` of a recipient's signup-given-click rate with prior ``Beta(a, b)``.
+
+    * ``"binomial"``: the posterior is ``Beta(a + Y, b + C - Y)`` (conjugacy);
+    * ``"any"``: ``Y = 0`` gives ``Beta(a, b + C)`` exactly (likelihood ``(1 - p)^C``); ``Y = 1``
+      gives the density ``∝ Beta(p; a, b) (1 - (1 - p)^C)``, whose moments are
+
+      .. math:: E[p^k] = \frac{B(a + k, b) - B(a + k, b + C)}{B(a, b) - B(a, b + C)},
+
+      evaluated in logs with ``expm1``; ``Y = 1, C = 0`` (a signup without a logged click)
+      carries no information on ``p`` and gives the prior.
+
+    All arguments broadcast (``a``, ``b`` may carry a leading draw axis).
+    """
+    _check_likelihood(signup_likelihood)
+    a, b, c, y = np.broadcast_arrays(
+        np.asarray(a, float), np.asarray(b, float), np.asarray(clicks, float), signed_up
+    )
+    y = np.asarray(y, float)
+    if signup_likelihood == "binomial":
+        aa, bb = a + y, b + c - y
+        return np.exp(special.betaln(aa + k, bb) - special.betaln(aa, bb))
+    any_ = _any_mask(c, y)
+    bb = np.where(any_, b, b + c)  # Y = 0: Beta(a, b + C); Y = 1, C = 0: Beta(a, b)
+    out = np.atleast_1d(np.exp(special.betaln(a + k, bb) - special.betaln(a, bb)))
+    if any_.any():
+        a1, b1, c1 = a[any_], b[any_], c[any_]
+        log_num = special.betaln(a1 + k, b1) + np.log(
+            -np.expm1(special.betaln(a1 + k, b1 + c1) - special.betaln(a1 + k, b1))
+        )
+        log_den = special.betaln(a1, b1) + np.log(
+            -np.expm1(special.betaln(a1, b1 + c1) - special.betaln(a1, b1))
+        )
+        out[np.atleast_1d(any_)] = np.exp(log_num - log_den)
+    return out.reshape(a.shape)
+
+
+def _sample_any_signed(rng: np.random.Generator, a, b, c) -> np.ndarray:
+    """Exact draws from ``∝ Beta(p; a, b) (1 - (1 - p)^C)``, ``C >= 1`` (1-d arrays).
+
+    ``1 - (1 - p)^C = p sum_{j<C} (1 - p)^j`` ("the first signup happens at click ``j + 1``"),
+    so the density is the **positive** mixture ``sum_{j<C} w_j Beta(p; a + 1, b + j)`` with
+    ``w_j ∝ B(a + 1, b + j)``, i.e. ``w_0 = 1``, ``w_{j+1} = w_j (b + j) / (a + b + 1 + j)``.
+    Pick ``j`` by inverse CDF (a loop over ``j < max C`` only, vectorised over elements), then
+    draw the Beta: no rejection, no signed weights.
+    """
+    c = np.asarray(c, np.int64)
+    n_j = int(c.max()) if c.size else 0
+    w = np.ones_like(a)
+    total = np.zeros_like(a)
+    for j in range(n_j):
+        total += np.where(j < c, w, 0.0)
+        w = w * (b + j) / (a + b + 1 + j)
+    u = rng.random(a.shape) * total
+    w = np.ones_like(a)
+    cum = np.zeros_like(a)
+    pick = np.zeros(a.shape, np.int64)
+    for j in range(n_j):
+        cum += np.where(j < c, w, 0.0)
+        pick += (cum < u) & (j < c - 1)
+        w = w * (b + j) / (a + b + 1 + j)
+    return rng.beta(a + 1, b + pick)
+
+
+def sample_sc_posterior(
+    rng: np.random.Generator, a, b, clicks, signed_up, signup_likelihood: str = "any"
+) -> np.ndarray:
+    """One draw per element of a recipient's signup-given-click rate given ``(C, Y)`` and the
+    prior ``Beta(a, b)`` (the posteriors of :func:`sc_posterior_moment`). Broadcasts."""
+    _check_likelihood(signup_likelihood)
+    a, b, c, y = np.broadcast_arrays(
+        np.asarray(a, float), np.asarray(b, float), np.asarray(clicks), np.asarray(signed_up)
+    )
+    if signup_likelihood == "binomial":
+        return rng.beta(a + y, b + c - y)
+    any_ = _any_mask(c, y)
+    out = rng.beta(a, np.where(any_, b, b + np.where(y >= 1, 0, c)))
+    if any_.any():
+        out[any_] = _sample_any_signed(rng, a[any_], b[any_], c[any_])
+    return out
+
+
 #: parameterisation per stage and latent: topic means are pinned down by many recipients
 #: (centred is efficient); concentrations are identified only by between-recipient variation
 #: and are weak, so they are non-centred (avoids the funnel and its divergences)
@@ -575,12 +707,18 @@ CENTERED: dict[str, dict] = {
 def build_model(
     stats: dict, priors: dict[str, Prior] | None = None, *, centered: dict | None = None
 ):
-    """The hierarchical beta-binomial on compressed rows (weighted ``pm.Potential``).
+    """The hierarchical model on compressed rows (weighted ``pm.Potential``).
 
     For stage ``click``: ``C_i | S_i ~ BetaBinomial(S_i, mu_t kappa_t, (1-mu_t) kappa_t)``;
-    for stage ``sc``: ``Y_i | C_i ~ BetaBinomial(C_i, ...)`` — the recipient-level rates
-    integrated out. Each unique row contributes ``weight * logp``. Per-topic ``mu``/``kappa``
-    come from :func:`priors.signup.topic_rate_variables`.
+    for stage ``sc`` with ``stats["signup_likelihood"]``:
+
+    * ``"any"`` (default): ``P(Y_i = 0 | C_i) = B(a, b + C_i) / B(a, b)``, ``P(Y_i = 1 | C_i) =
+      1 - that`` (:func:`_any_signup_logp`) — ``Y`` is "at least one signup among the clicks";
+    * ``"binomial"``: ``Y_i | C_i ~ BetaBinomial(C_i, a, b)`` (the seed's convention, §4).
+
+    The recipient-level rates are integrated out; ``a = mu_t kappa_t``, ``b = (1-mu_t)
+    kappa_t``. Each unique row contributes ``weight * logp``. Per-topic ``mu``/``kappa`` come
+    from :func:`priors.signup.topic_rate_variables`.
     """
     import pymc as pm
 
@@ -600,7 +738,11 @@ def build_model(
             k = rows[k_col].to_numpy(float)
             n = rows[n_col].to_numpy(float)
             w = rows["weight"].to_numpy(float)
-            pm.Potential(f"{stage}_loglik", (w * _betabinom_logp(k, n, a, b)).sum())
+            if stage == "sc" and stats.get("signup_likelihood", "any") == "any":
+                logp = _any_signup_logp(k, n, a, b)
+            else:
+                logp = _betabinom_logp(k, n, a, b)
+            pm.Potential(f"{stage}_loglik", (w * logp).sum())
     return model
 
 
@@ -730,6 +872,10 @@ class HierarchicalSignupModel:
     draws, tune, chains, cores, target_accept, random_seed : NUTS settings.
     predictive_draws : int
         Number of draws used for prior/posterior predictive summaries.
+    signup_likelihood : {"any", "binomial"}
+        Signup stage: ``"any"`` (default) models the seed's 0/1 ``Y`` as "at least one signup
+        among the ``C`` clicks"; ``"binomial"`` counts ``Y`` successes out of ``C`` clicks (the
+        seed's §4 convention, of which the EB estimator is the ``kappa = 2`` case).
     """
 
     def __init__(
@@ -744,6 +890,7 @@ class HierarchicalSignupModel:
         random_seed: int = 0,
         predictive_draws: int = 200,
         progressbar: bool = False,
+        signup_likelihood: str = "any",
     ):
         self.priors = priors
         self.draws = draws
@@ -754,11 +901,13 @@ class HierarchicalSignupModel:
         self.random_seed = random_seed
         self.predictive_draws = predictive_draws
         self.progressbar = progressbar
+        self.signup_likelihood = _check_likelihood(signup_likelihood)
 
     def __repr__(self) -> str:
         return (
             f"HierarchicalSignupModel(draws={self.draws}, tune={self.tune}, chains={self.chains}, "
-            f"target_accept={self.target_accept}, random_seed={self.random_seed})"
+            f"target_accept={self.target_accept}, random_seed={self.random_seed}, "
+            f"signup_likelihood={self.signup_likelihood!r})"
         )
 
     # ---------------------------------------------------------------- fit
@@ -769,7 +918,7 @@ class HierarchicalSignupModel:
         import xarray as xr
 
         priors = signup_priors() if self.priors is None else self.priors
-        stats = compress(pairs, topics)
+        stats = compress(pairs, topics, signup_likelihood=self.signup_likelihood)
         if stats["n_pairs"] == 0:
             raise ValueError("no (email, topic) pair with at least one send to fit on")
         model = build_model(stats, priors)
@@ -822,12 +971,14 @@ class HierarchicalSignupModel:
         idata.attrs.update(
             {
                 "model": "hierarchical beta-binomial (seed 003 design card)",
+                "signup_likelihood": self.signup_likelihood,
                 "prior_spec": json.dumps({k: v.to_dict() for k, v in priors.items()}),
                 "seed": int(self.random_seed),
                 "n_pairs": stats["n_pairs"],
                 "n_click_rows": len(stats["click"]),
                 "n_sc_rows": len(stats["sc"]),
                 "n_repaired": stats["n_repaired"],
+                "n_signup_without_click": stats["n_signup_without_click"],
             }
         )
         self.idata_ = idata
@@ -844,10 +995,13 @@ class HierarchicalSignupModel:
         return self
 
     @classmethod
-    def from_point(cls, topics, mu_click, kappa_click, mu_sc, kappa_sc) -> HierarchicalSignupModel:
+    def from_point(
+        cls, topics, mu_click, kappa_click, mu_sc, kappa_sc, *, signup_likelihood: str = "any"
+    ) -> HierarchicalSignupModel:
         """A 'fitted' model whose posterior is a point mass (one draw): used to show that the
-        seed's EB estimator is the special case ``kappa = 2``, ``mu = p0``."""
-        self = cls()
+        seed's EB estimator is the special case ``kappa = 2``, ``mu = p0`` of the
+        ``"binomial"`` signup likelihood."""
+        self = cls(signup_likelihood=signup_likelihood)
         self.topics_ = pd.Index(list(topics), dtype=object)
         n_t = len(self.topics_)
 
@@ -867,19 +1021,19 @@ class HierarchicalSignupModel:
         if not hasattr(self, "draws_"):
             raise RuntimeError("HierarchicalSignupModel is not fitted; call fit() first")
 
-    def _beta_params(self, t, s, c, y, take):
+    def _beta_params(self, t, s, c, take):
+        """Click posterior ``Beta(a_c, b_c)`` and the topic's signup-given-click prior
+        ``Beta(a_s, b_s)`` per draw in ``take`` and combination."""
         d = self.draws_
         mc, kc = d["click_mu"][take][:, t], d["click_kappa"][take][:, t]
         ms, ks = d["sc_mu"][take][:, t], d["sc_kappa"][take][:, t]
         a_c = c + kc * mc
         b_c = (s - c) + kc * (1 - mc)
-        a_s = y + ks * ms
-        b_s = (c - y) + ks * (1 - ms)
-        return a_c, b_c, a_s, b_s
+        return a_c, b_c, ks * ms, ks * (1 - ms)
 
     def _combos(self, pairs):
         t = _topic_codes(pairs, self.topics_)
-        s, c, y = consistent_counts(pairs)
+        s, c, y = consistent_counts(pairs, self.signup_likelihood)
         key = ((t.astype(np.int64) * (s.max() + 1) + s) * (c.max() + 1) + c) * 2 + y
         inv, uniq_keys = pd.factorize(key)
         first = np.zeros(len(uniq_keys), dtype=np.int64)
@@ -891,26 +1045,32 @@ class HierarchicalSignupModel:
     ) -> pd.DataFrame:
         """Per-recipient posterior means and ``prob`` central intervals.
 
-        ``p_click = mean_d (C + kappa mu)/(S + kappa)``, likewise ``p_signup_given_click`` and
-        ``p_signup = mean_d[p_click_d * p_sc_d]`` (the two stages are independent given the
-        topic parameters). The interval of ``p_signup`` comes from one Beta draw of each stage per
-        posterior draw (at most ``max_draws``), vectorised over the unique ``(topic, S, C, Y)``
-        combinations only and mapped back to recipients. Counts go through
-        :func:`consistent_counts`.
+        ``p_click = mean_d (C + kappa mu)/(S + kappa)``; ``p_signup_given_click = mean_d
+        E[p_sc | C, Y]`` (:func:`sc_posterior_moment`: ``Beta(a, b + C)`` for ``Y = 0``, the
+        closed-form mean of the "any signup" posterior for ``Y = 1``); ``p_signup =
+        mean_d[p_click_d * p_sc_d]`` (the two stages are independent given the topic parameters).
+        The interval of ``p_signup`` comes from one draw of each stage's recipient posterior per
+        posterior draw (at most ``max_draws``; :func:`sample_sc_posterior`), vectorised over the
+        unique ``(topic, S, C, Y)`` combinations only and mapped back to recipients. Counts go
+        through :func:`consistent_counts`.
         """
         self._check_fitted()
         inv, t, s, c, y = self._combos(pairs)
         n_d = self.draws_["click_mu"].shape[0]
         take = np.arange(n_d)
-        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, y, take)
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, take)
         pc = a_c / (a_c + b_c)
-        ps = a_s / (a_s + b_s)
+        ps = sc_posterior_moment(a_s, b_s, c, y, 1, self.signup_likelihood)
         p_click = pc.mean(0)
         p_sc = ps.mean(0)
         p_signup = (pc * ps).mean(0)
-        sub = np.linspace(0, n_d - 1, min(n_d, max_draws)).astype(int)
+        # ``max_draws`` samples: a subsample of the posterior draws, or the draws repeated when
+        # there are fewer (a point posterior from :meth:`from_point` still gets real intervals)
+        sub = np.linspace(0, n_d - 1, max_draws).round().astype(int)
         rng = np.random.default_rng(seed)
-        sample = rng.beta(a_c[sub], b_c[sub]) * rng.beta(a_s[sub], b_s[sub])
+        sample = rng.beta(a_c[sub], b_c[sub]) * sample_sc_posterior(
+            rng, a_s[sub], b_s[sub], c, y, self.signup_likelihood
+        )
         lo, hi = np.quantile(sample, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         out = pairs.copy()
         out["p_click"] = p_click[inv]
@@ -932,7 +1092,8 @@ class HierarchicalSignupModel:
         """Posterior draws of an audience's expected signups ``sum_i p_signup_i``.
 
         Per posterior draw of the topic parameters, each member's ``p_signup`` is a product of
-        independent Beta posteriors. When ``members x draws <= exact_limit`` they are sampled
+        independent recipient posteriors (Beta for clicks, :func:`sample_sc_posterior` for the
+        signup stage). When ``members x draws <= exact_limit`` they are sampled
         exactly; beyond, the sum over members uses its exact conditional mean and variance with a
         normal term (central limit over many members), clipped at 0.
         """
@@ -943,20 +1104,23 @@ class HierarchicalSignupModel:
         if len(members) == 0:
             return np.zeros(len(sub))
         inv, t, s, c, y = self._combos(members)
-        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, y, sub)
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, sub)
         n_k = np.bincount(inv, minlength=len(t)).astype(float)
+        lik = self.signup_likelihood
         if len(members) * len(sub) <= exact_limit:
             total = np.zeros(len(sub))
             for start in range(0, len(inv), 200_000):
                 idx = inv[start : start + 200_000]
                 total += (
-                    rng.beta(a_c[:, idx], b_c[:, idx]) * rng.beta(a_s[:, idx], b_s[:, idx])
+                    rng.beta(a_c[:, idx], b_c[:, idx])
+                    * sample_sc_posterior(rng, a_s[:, idx], b_s[:, idx], c[idx], y[idx], lik)
                 ).sum(1)
             return total
-        n1, n2 = a_c + b_c, a_s + b_s
-        m1, m2 = a_c / n1, a_s / n2
+        n1 = a_c + b_c
+        m1 = a_c / n1
+        m2 = sc_posterior_moment(a_s, b_s, c, y, 1, lik)
         e1 = a_c * (a_c + 1) / (n1 * (n1 + 1))
-        e2 = a_s * (a_s + 1) / (n2 * (n2 + 1))
+        e2 = sc_posterior_moment(a_s, b_s, c, y, 2, lik)
         mean = (m1 * m2) @ n_k
         var = (e1 * e2 - (m1 * m2) ** 2) @ n_k
         return np.maximum(mean + np.sqrt(var) * rng.standard_normal(len(sub)), 0.0)

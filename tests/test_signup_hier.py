@@ -65,9 +65,85 @@ def test_compression_keeps_the_sufficient_statistics(rng):
 
 def test_consistency_repair_only_touches_impossible_rows():
     pairs = pd.DataFrame({"sends": [3, 0, 2, 1], "clicks": [1, 0, 0, 2], "signed_up": [1, 1, 1, 0]})
-    s, c, y = consistent_counts(pairs)
+    s, c, y = consistent_counts(pairs, "binomial")
     np.testing.assert_array_equal(s, [3, 1, 2, 2])
     np.testing.assert_array_equal(c, [1, 1, 1, 2])
+    # "any": a signup without a logged click is not an outcome of clicks; counts stay
+    s, c, y = consistent_counts(pairs, "any")
+    np.testing.assert_array_equal(s, [3, 0, 2, 2])
+    np.testing.assert_array_equal(c, [1, 0, 0, 2])
+    st = compress(pairs.assign(topic=pd.Categorical(["T"] * 4)), signup_likelihood="any")
+    assert st["sc"]["weight"].sum() == 2 and st["n_signup_without_click"] == 1
+    with pytest.raises(ValueError, match="signup_likelihood"):
+        consistent_counts(pairs, "poisson")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c"), [(0.5, 4.5, 1), (0.5, 4.5, 3), (2.0, 18.0, 7), (0.2, 1.8, 12)]
+)
+def test_any_signup_posterior_against_numerical_integration(a, b, c):
+    """Y = 1 after C clicks: density ∝ Beta(a, b)(1 - (1 - p)^C). Closed-form moments and the
+    mixture sampler against quadrature; Y = 0 is Beta(a, b + C)."""
+    from scipy import integrate
+
+    from models.signup import sample_sc_posterior, sc_posterior_moment
+
+    dens = lambda p: stats.beta(a, b).pdf(p) * (1 - (1 - p) ** c)  # noqa: E731
+    z = integrate.quad(dens, 0, 1)[0]
+    for k in (1, 2):
+        m = integrate.quad(lambda p, k=k: p**k * dens(p), 0, 1)[0] / z
+        assert sc_posterior_moment(a, b, c, 1, k) == pytest.approx(m, rel=1e-7)
+        assert sc_posterior_moment(a, b, c, 0, k) == pytest.approx(
+            stats.beta(a, b + c).moment(k), rel=1e-10
+        )
+    if c == 1:  # one click: "any" and "binomial" coincide, Beta(a + 1, b)
+        assert sc_posterior_moment(a, b, 1, 1, 1, "binomial") == pytest.approx(
+            sc_posterior_moment(a, b, 1, 1, 1)
+        )
+    n = 40_000
+    rng = np.random.default_rng(5)
+    x = sample_sc_posterior(rng, np.full(n, a), np.full(n, b), np.full(n, c), np.ones(n, int))
+    # the sample's quantiles sit at the right CDF levels (binomial error of a proportion, 4 SE)
+    for q in (0.05, 0.5, 0.95):
+        level = integrate.quad(dens, 0, np.quantile(x, q))[0] / z
+        assert abs(level - q) < 4 * np.sqrt(q * (1 - q) / n)
+    mean = sc_posterior_moment(a, b, c, 1, 1)
+    sd = np.sqrt(sc_posterior_moment(a, b, c, 1, 2) - mean**2)
+    assert abs(x.mean() - mean) < 4 * sd / np.sqrt(n)
+
+
+def test_any_signup_likelihood_is_the_exact_probability():
+    """pytensor log P(Y | C) of the fitted model equals quadrature of E[(1 - p)^C]."""
+    from scipy import integrate
+
+    from models.signup import _any_signup_logp
+
+    a, b = np.array([0.5, 2.0, 0.2, 3.0]), np.array([4.5, 18.0, 1.8, 1.0])
+    c, y = np.array([1.0, 4.0, 12.0, 2.0]), np.array([0.0, 1.0, 1.0, 0.0])
+    got = _any_signup_logp(y, c, a, b).eval()
+    p0 = [
+        integrate.quad(lambda p, i=i: stats.beta(a[i], b[i]).pdf(p) * (1 - p) ** c[i], 0, 1)[0]
+        for i in range(4)
+    ]
+    want = np.log(np.where(y == 0, p0, 1 - np.array(p0)))
+    np.testing.assert_allclose(got, want, rtol=1e-7)
+
+
+def test_any_and_binomial_differ_only_for_owners_with_two_or_more_clicks(rng):
+    pairs, (mu_c, k_c, mu_s, k_s) = _pairs(rng, n=3000)
+    topics = pairs["topic"].cat.categories
+    kw = {"max_draws": 50}
+    p_any = HierarchicalSignupModel.from_point(topics, mu_c, k_c, mu_s, k_s).predict(pairs, **kw)
+    p_bin = HierarchicalSignupModel.from_point(
+        topics, mu_c, k_c, mu_s, k_s, signup_likelihood="binomial"
+    ).predict(pairs, **kw)
+    differ = ((pairs["signed_up"] == 1) & (pairs["clicks"] >= 2)).to_numpy()
+    assert differ.sum() > 10
+    same = np.isclose(p_any["p_signup_given_click"], p_bin["p_signup_given_click"], atol=1e-12)
+    np.testing.assert_array_equal(same, ~differ)
+    # "at least one signup among C >= 2 clicks" does not say the other C - 1 clicks failed,
+    # so the "any" posterior mean is higher than the binomial one, which reads them as failures
+    assert (p_any["p_signup_given_click"][differ] > p_bin["p_signup_given_click"][differ]).all()
 
 
 def test_predictive_summaries_match_recipient_simulator(rng):
@@ -101,6 +177,28 @@ def test_predictive_summaries_match_recipient_simulator(rng):
     expect = np.bincount(t, p0, 3) / np.bincount(t, minlength=3)
     sd = np.sqrt(summ["zero_click_share"].var(0) / n_rep)
     assert np.all(np.abs(summ["zero_click_share"].mean(0) - expect) < 4 * sd + 1e-12)
+
+
+def test_interval_coverage_with_true_topic_parameters():
+    """Generator data (signups are "any signup among the C clicks", seed 11) scored with the true
+    topic means and concentrations: the recipients' true rates are draws from exactly these
+    priors, so the 90% intervals of p_signup cover with probability 0.90 independently per
+    recipient; the coverage proportion of ~10,700 recipients has binomial SE
+    sqrt(0.9 * 0.1 / n) = 0.003 (tolerance 4 SE). Organic owners (signup without a click) are
+    the only misspecified rows (1%)."""
+    data = generate_signup_data(6000, 5, seed=11)
+    counts = count_pairs(data.events, data.campaigns, data.signups)
+    tt = data.topic_truth.set_index("topic").loc[list(counts.pairs["topic"].cat.categories)]
+    m = HierarchicalSignupModel.from_point(
+        tt.index, tt["mu_click"], tt["kappa_click"], tt["mu_sc"], tt["kappa_sc"]
+    )
+    pred = m.predict(counts.pairs, max_draws=2000)
+    t = data.truth.set_index(["email", "topic"])
+    idx = pd.MultiIndex.from_arrays([pred.email.astype(str), pred.topic.astype(str)])
+    ts = t["p_signup"].reindex(idx).to_numpy()
+    inside = ((pred["p_signup_lower_90"] <= ts) & (ts <= pred["p_signup_upper_90"])).to_numpy()
+    n = len(inside)
+    assert abs(inside.mean() - 0.90) < 4 * np.sqrt(0.09 / n)
 
 
 def test_expected_signups_draws_exact_vs_clt(rng):
@@ -189,13 +287,19 @@ def test_hierarchical_predict_beats_eb_against_truth(fitted):
     rmse_h = np.sqrt(np.nanmean((pred["p_click"] - true) ** 2))
     rmse_e = np.sqrt(np.nanmean((eb["p_click"] - true) ** 2))
     assert rmse_h < rmse_e
-    # 90% intervals of p_signup: coverage of the true p_signup is measured at ~0.72, below
-    # 0.90, because the seed's convention (Y counted as successes out of C clicks, with Y
-    # collapsed to 0/1) makes the signup-given-click concentration look larger than it is
-    # (documented limitation); guard the level so a regression shows
+    # 90% intervals of p_signup with the "any signup" likelihood: measured 0.871 (the seed's
+    # binomial convention gave 0.718). Tolerance: recipients are independent given the topic
+    # parameters (binomial SE sqrt(0.09/n) = 0.003), but all recipients of a topic share its
+    # posterior error (kappa_sc is weakly identified: only recipients with C >= 2 inform it), so
+    # the effective number of independent units is the number of topics; the SE of the mean
+    # of the per-topic coverages, sd_t / sqrt(T), is added; 3 SE in all
     ts = t["p_signup"].reindex(idx).to_numpy()
-    inside = (pred["p_signup_lower_90"] <= ts) & (ts <= pred["p_signup_upper_90"])
-    assert 0.65 < inside[~np.isnan(ts)].mean() < 0.97
+    ok = ~np.isnan(ts)
+    inside = ((pred["p_signup_lower_90"] <= ts) & (ts <= pred["p_signup_upper_90"])).to_numpy()
+    inside = inside[ok]
+    per_topic = pd.Series(inside).groupby(pred["topic"].astype(str).to_numpy()[ok]).mean()
+    se = np.sqrt(per_topic.var(ddof=1) / len(per_topic) + 0.09 / len(inside))
+    assert abs(inside.mean() - 0.90) < 3 * se, (inside.mean(), se, per_topic.to_dict())
 
 
 @pytest.mark.slow
