@@ -53,6 +53,7 @@ __all__ = [
     "expected_purchases_new",
     "expected_spend",
     "fit_bgnbd",
+    "sample_model",
     "fit_gamma_gamma",
     "fit_ltv",
     "gamma_gamma_loglike",
@@ -468,7 +469,22 @@ def build_ltv_model(x, t_x, T, m, priors: Mapping | None = None):
     return model
 
 
-def _sample(model, *, draws, tune, chains, seed, cores, progressbar, target_accept):
+def sample_model(
+    model,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    cores: int | None = None,
+    progressbar: bool = False,
+    target_accept: float = 0.8,
+):
+    """NUTS on one of this module's models; returns ``InferenceData``.
+
+    A dense mass matrix (``init="jitter+adapt_full"``) absorbs the strong posterior
+    correlation of ``log r`` with ``log alpha`` and of ``log a`` with ``log b``.
+    """
     import pymc as pm
 
     with model:
@@ -485,92 +501,20 @@ def _sample(model, *, draws, tune, chains, seed, cores, progressbar, target_acce
         )
 
 
-def fit_bgnbd(
-    x,
-    t_x,
-    T,
-    priors: Mapping | None = None,
-    *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    cores: int | None = None,
-    progressbar: bool = False,
-    target_accept: float = 0.8,
-):
-    """NUTS on the compressed BG/NBD model; returns ``InferenceData`` (posterior r, alpha, a, b).
-
-    A dense mass matrix (``init="jitter+adapt_full"``) absorbs the strong posterior
-    correlation of ``log r`` with ``log alpha`` and of ``log a`` with ``log b``.
-    """
-    model = build_bgnbd_model(x, t_x, T, priors)
-    return _sample(
-        model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        cores=cores,
-        progressbar=progressbar,
-        target_accept=target_accept,
-    )
+def fit_bgnbd(x, t_x, T, priors: Mapping | None = None, **sampler):
+    """NUTS on the compressed BG/NBD model (posterior r, alpha, a, b); ``sampler`` as in
+    :func:`sample_model`."""
+    return sample_model(build_bgnbd_model(x, t_x, T, priors), **sampler)
 
 
-def fit_gamma_gamma(
-    x,
-    m,
-    priors: Mapping | None = None,
-    *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    cores: int | None = None,
-    progressbar: bool = False,
-    target_accept: float = 0.8,
-):
-    """NUTS on the Gamma-Gamma model; returns ``InferenceData`` (posterior p, q, v)."""
-    model = build_gamma_gamma_model(x, m, priors)
-    return _sample(
-        model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        cores=cores,
-        progressbar=progressbar,
-        target_accept=target_accept,
-    )
+def fit_gamma_gamma(x, m, priors: Mapping | None = None, **sampler):
+    """NUTS on the Gamma-Gamma model (posterior p, q, v); ``sampler`` as in :func:`sample_model`."""
+    return sample_model(build_gamma_gamma_model(x, m, priors), **sampler)
 
 
-def fit_ltv(
-    x,
-    t_x,
-    T,
-    m,
-    priors: Mapping | None = None,
-    *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    cores: int | None = None,
-    progressbar: bool = False,
-    target_accept: float = 0.8,
-):
+def fit_ltv(x, t_x, T, m, priors: Mapping | None = None, **sampler):
     """NUTS on the joint BG/NBD + Gamma-Gamma model (:func:`build_ltv_model`)."""
-    model = build_ltv_model(x, t_x, T, m, priors)
-    return _sample(
-        model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        cores=cores,
-        progressbar=progressbar,
-        target_accept=target_accept,
-    )
+    return sample_model(build_ltv_model(x, t_x, T, m, priors), **sampler)
 
 
 def _map(model, names):

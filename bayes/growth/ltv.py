@@ -291,7 +291,7 @@ def fit_ltv(
     else:
         model = M.build_bgnbd_model(x, t_x, T, pri)
         names = BGNBD_PARAMS
-    idata = M._sample(
+    idata = M.sample_model(
         model,
         draws=draws,
         tune=tune,
