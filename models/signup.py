@@ -86,16 +86,30 @@ def _check_likelihood(signup_likelihood: str) -> str:
 def normalize_emails(values) -> tuple[np.ndarray, pd.Index]:
     """Seed §2/§9 step 1: ``email.lower().strip()``, computed on the unique values only.
 
-    Returns ``(codes, emails)``: ``emails[codes]`` is the normalised e-mail of every input row.
-    Factorises first (fast on categoricals), normalises the uniques, then merges the uniques
-    that collapse to the same normalised address.
+    Returns ``(codes, emails)``: ``emails[codes]`` is the normalised e-mail of every input row,
+    codes in order of first appearance. Factorises first (on a categorical: its integer codes),
+    normalises the uniques with Arrow's C++ string kernels (``utf8_lower``,
+    ``utf8_trim_whitespace``), then merges the uniques that collapse to the same address.
     """
-    raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    norm = pd.Series(np.asarray(uniques, dtype=object)).str.lower().str.strip()
-    merged, emails = pd.factorize(norm)
-    codes = merged[raw_codes] if len(merged) else np.zeros(0, np.int64)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = values.array if isinstance(values, pd.Series) else values
+        raw_codes, first = pd.factorize(np.asarray(cat.codes), use_na_sentinel=True)
+        # code -1 (missing) is factorised as a value: map it back to the sentinel
+        missing = first < 0
+        raw_codes = np.where(missing[raw_codes], -1, raw_codes) if missing.any() else raw_codes
+        uniques = cat.categories.take(np.where(missing, 0, first))
+    else:
+        raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string(), from_pandas=True)
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.utf8_lower(arr)))
+    merged = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    emails = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    codes = merged[raw_codes] if len(merged) else np.zeros(len(raw_codes), np.int64)
     codes = np.where(raw_codes < 0, -1, codes)
-    return codes.astype(np.int64), pd.Index(emails, dtype=object)
+    return codes.astype(np.int64), emails
 
 
 _BRACKET = re.compile(r"^\s*\[([^\]]+)\]")
@@ -145,6 +159,25 @@ _TS_FORMATS = (
 )
 
 
+def _format_order(arr, todo: np.ndarray, n_sample: int = 2000) -> list[str]:
+    """:data:`_TS_FORMATS` ordered by how many of ``n_sample`` evenly spaced rows each parses.
+
+    Arrow's ``strptime`` must consume the whole string, so the formats are mutually exclusive
+    and the order changes only the speed (the most common format first: most rows leave the
+    cascade after one pass), never a result."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(todo) <= n_sample:
+        return list(_TS_FORMATS)
+    sample = arr.take(pa.array(todo[np.linspace(0, len(todo) - 1, n_sample).astype(np.int64)]))
+    hits = [
+        -pc.sum(pc.is_valid(pc.strptime(sample, format=f, unit="ns", error_is_null=True))).as_py()
+        for f in _TS_FORMATS
+    ]
+    return [_TS_FORMATS[i] for i in np.argsort(hits, kind="stable")]
+
+
 def parse_utc_ns(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seed §7: timestamps to UTC nanoseconds; naive values are UTC, zoned ones converted.
 
@@ -163,11 +196,9 @@ def parse_utc_ns(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         arr = values
     else:
         s = pd.Series(values)
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            ns = s.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]").view(np.int64)
-            return ns.copy(), s.isna().to_numpy(), np.zeros(len(s), bool)
-        if pd.api.types.is_datetime64_dtype(s.dtype):
-            ns = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+            # naive = UTC; DatetimeIndex.asi8 is UTC epoch nanoseconds (no per-element objects)
+            ns = pd.DatetimeIndex(s).as_unit("ns").asi8
             return ns.copy(), s.isna().to_numpy(), np.zeros(len(s), bool)
         arr = pa.array(s.astype(object).where(s.notna(), None).to_numpy(), from_pandas=True)
     if pa.types.is_dictionary(arr.type):
@@ -181,7 +212,7 @@ def parse_utc_ns(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         arr = arr.cast(pa.string())
     out = np.zeros(n, dtype=np.int64)
     todo = np.flatnonzero(~missing)
-    for fmt in _TS_FORMATS:
+    for fmt in _format_order(arr, todo):
         if len(todo) == 0:
             break
         sub = arr.take(pa.array(todo)) if len(todo) < n else arr
@@ -271,13 +302,19 @@ def encode_events(
         bad = list(per_camp.index[per_camp.isna() | (per_camp < 0)][:5])
         raise ValueError(f"campaign_id(s) without a topic: {bad}")
     topic = per_camp.to_numpy(np.int64)[camp_codes]
-    msg, _ = pd.factorize(events["msg_id"])
+    msg = events["msg_id"].to_numpy()
+    if not (
+        np.issubdtype(msg.dtype, np.integer) and len(msg) and 0 <= msg.min() and msg.max() < 2**59
+    ):  # integer ids (the loader's codes) are used as they are; anything else is factorised
+        msg, _ = pd.factorize(events["msg_id"])
     keep = ~pd.Series(msg.astype(np.int64) * len(EVENT_TYPES) + etype).duplicated().to_numpy()
     ts_ns = None
     as_of = None
     if "event_ts" in events.columns:
-        ts = to_utc(events["event_ts"])
-        ts_all = ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        ts_all, missing, bad = parse_utc_ns(events["event_ts"])
+        if bad.any():
+            raise ValueError(f"cannot parse event_ts (rows {np.flatnonzero(bad)[:5]})")
+        ts_all = np.where(missing, np.iinfo(np.int64).min, ts_all)  # NaT
         as_of = pd.Timestamp(int(ts_all.max()), tz="UTC") if n_raw else None
         ts_ns = ts_all[keep]
     return EventCodes(

@@ -370,3 +370,34 @@ def test_score_end_to_end_and_writer(tmp_path):
     assert len(back) == 3  # d has no sends, b/Savings opted out
     np.testing.assert_allclose(back["p_signup"], res.audience["p_signup"], rtol=1e-15)
     assert res.summary()["expected_signups"] == pytest.approx(back["p_signup"].sum())
+
+
+def test_parquet_timestamp_column_and_large_strings(tmp_path):
+    """A Parquet events file whose event_ts is a real timestamp column (zoned or naive = UTC)
+    and whose strings are large_string loads to the same counts as the string version."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events, campaigns, signups = _toy()
+    ref = count_pairs(events, campaigns, signups)
+    ts = parse_timestamps(events["event_ts"])
+    for tz in ("UTC", "Europe/Paris", None):
+        col = ts.dt.tz_convert(tz) if tz else ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        table = pa.table(
+            {
+                "msg_id": pa.array(events["msg_id"], pa.large_string()),
+                "email": pa.array(events["email"], pa.large_string()),
+                "event_type": events["event_type"],
+                "event_ts": pa.array(col),
+                "campaign_id": events["campaign_id"],
+            }
+        )
+        assert pa.types.is_timestamp(table.schema.field("event_ts").type)
+        path = tmp_path / f"ev_{str(tz).replace('/', '_')}.parquet"
+        pq.write_table(table, path)
+        inp = load_inputs(path, campaigns, signups)
+        # e-mails are normalised at load time (lower/strip on the dictionary only)
+        assert set(inp.events["email"].cat.categories) == {"a@x.com", "b@y.com", "c@x.com"}
+        got = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+        pd.testing.assert_frame_equal(got.pairs, ref.pairs, check_categorical=False)
+        assert got.as_of == ref.as_of
