@@ -123,6 +123,13 @@ def _sampler(p) -> None:
     p.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps (default: 1000)")
     p.add_argument("--chains", type=int, default=2, help="chains (default: 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--signup-likelihood",
+        choices=("any", "binomial"),
+        default="any",
+        help="hierarchical signup stage: 'any' = Y is at least one signup among the C clicks "
+        "(default); 'binomial' = Y successes out of C clicks (the seed's convention)",
+    )
 
 
 def _model(args):
@@ -135,6 +142,7 @@ def _model(args):
         chains=args.chains,
         cores=default_cores(args.chains),
         random_seed=args.seed,
+        signup_likelihood=args.signup_likelihood,
     )
 
 

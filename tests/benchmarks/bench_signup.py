@@ -111,7 +111,9 @@ def make_pairs(n_pairs: int = 1_000_000, n_topics: int = N_TOPICS, seed: int = 1
             "signed_up": sim["signed_up"],
         }
     )
-    return pairs, {"mu_click": mu_c, "kappa_click": kappa_c, "mu_sc": mu_s, "kappa_sc": kappa_s}
+    truth = {"mu_click": mu_c, "kappa_click": kappa_c, "mu_sc": mu_s, "kappa_sc": kappa_s}
+    truth["p_signup"] = sim["p_click"] * sim["p_sc"]
+    return pairs, truth
 
 
 def build_uncompressed_model(pairs):
@@ -170,6 +172,27 @@ def bench_hierarchical() -> dict:
             ]
         )
     )
+    per_param = {
+        f"{st}_{p}": float(
+            np.mean(
+                (post[f"{st}_{p}"].quantile(0.05, ("chain", "draw")).values <= truth[f"{p}_{st2}"])
+                & (
+                    truth[f"{p}_{st2}"]
+                    <= post[f"{st}_{p}"].quantile(0.95, ("chain", "draw")).values
+                )
+            )
+        )
+        for st, st2 in (("click", "click"), ("sc", "sc"))
+        for p in ("mu", "kappa")
+    }
+    pred = model.predict(pairs)
+    ts = truth["p_signup"]
+    rec_cover = float(
+        np.mean(
+            (pred["p_signup_lower_90"].to_numpy() <= ts)
+            & (ts <= pred["p_signup_upper_90"].to_numpy())
+        )
+    )
     steps = model.idata_.sample_stats["n_steps"].values
     comp = compress(pairs)
     g_comp = _grad_seconds(build_model(comp), 200)
@@ -191,6 +214,9 @@ def bench_hierarchical() -> dict:
         "leapfrog_steps_per_draw": float(steps.mean()),
         "divergences": int(model.idata_.sample_stats["diverging"].sum()),
         "truth_in_90pct_interval": cover,
+        "truth_in_90pct_interval_per_parameter": per_param,
+        "p_signup_90pct_coverage": rec_cover,
+        "signup_likelihood": model.signup_likelihood,
         "grad_ms_compressed": g_comp * 1e3,
         "grad_ms_uncompressed": g_ref * 1e3,
         "grad_ratio": g_ref / g_comp,
@@ -201,7 +227,9 @@ def bench_hierarchical() -> dict:
         f"hierarchical fit on {r['pairs']:,} pairs x {N_TOPICS} topics: {fit_s:.1f} s "
         f"[target < 60 s]; compressed to {r['click_rows']:,} (S, C) + {r['sc_rows']:,} (C, Y) "
         f"rows; {r['leapfrog_steps_per_draw']:.1f} leapfrog steps/draw, {r['divergences']} "
-        f"divergences; {cover:.0%} of true topic parameters inside the 90% intervals"
+        f"divergences; {cover:.0%} of true topic parameters inside the 90% intervals "
+        f"({', '.join(f'{k} {v:.0%}' for k, v in per_param.items())}); 90% p_signup intervals "
+        f"cover {rec_cover:.1%} of the recipients' true rates"
     )
     print(
         f"  gradient: compressed {r['grad_ms_compressed']:.3f} ms vs one-rate-per-recipient "
