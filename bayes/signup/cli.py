@@ -133,6 +133,7 @@ def _sampler(p) -> None:
 
 
 def _model(args):
+    from bayes.progress import progress_enabled
     from bayes.runtime import default_cores
     from models.signup import HierarchicalSignupModel
 
@@ -143,6 +144,7 @@ def _model(args):
         cores=default_cores(args.chains),
         random_seed=args.seed,
         signup_likelihood=args.signup_likelihood,
+        progressbar=progress_enabled(None),
     )
 
 
