@@ -19,7 +19,7 @@ def demo_section(ctx) -> Section:
     data = generate_growth_data(n_users, seed=ctx.seed)
     paths = write_growth_data(data, ctx.data / "growth")
     sec = Section(
-        "growth",
+        "Growth: cohort retention and Bayesian LTV (seed 004)",
         "Seed 004: synthetic users/events/orders with purchases from a known BG/NBD + "
         "Gamma-Gamma truth; weekly cohort retention; Bayesian LTV with a 12-week holdout.",
     )

@@ -35,7 +35,7 @@ def demo_section(ctx) -> Section:
     users, draws, tune, chains, sims = QUICK if ctx.quick else FULL
     priors = ctx.state.get("video_priors") or VideoPriors()
     sec = Section(
-        "video: updating after a pilot",
+        "Video: updating after a pilot (seed 000 §11)",
         "Seed §11: run a pilot, estimate (α̂, β̂), place it on the sensitivity heatmap and "
         "decide again — here with the full posterior of every prior quantity.",
     )
