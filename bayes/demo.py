@@ -35,29 +35,15 @@ class DemoContext:
     quick: bool = False
     state: dict = field(default_factory=dict)
 
-    @property
-    def figures(self) -> Path:
-        p = self.outdir / "figures"
-        p.mkdir(parents=True, exist_ok=True)
-        return p
+    def _folder(self, name: str) -> Path:
+        path = self.outdir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
-    @property
-    def tables(self) -> Path:
-        p = self.outdir / "tables"
-        p.mkdir(parents=True, exist_ok=True)
-        return p
-
-    @property
-    def posteriors(self) -> Path:
-        p = self.outdir / "posteriors"
-        p.mkdir(parents=True, exist_ok=True)
-        return p
-
-    @property
-    def data(self) -> Path:
-        p = self.outdir / "data"
-        p.mkdir(parents=True, exist_ok=True)
-        return p
+    figures = property(lambda self: self._folder("figures"), doc="PNG figures")
+    tables = property(lambda self: self._folder("tables"), doc="CSV/JSON tables")
+    posteriors = property(lambda self: self._folder("posteriors"), doc="NetCDF posteriors")
+    data = property(lambda self: self._folder("data"), doc="generated input data")
 
 
 def run_demo(
