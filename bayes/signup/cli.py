@@ -59,8 +59,8 @@ def register(sub) -> None:
         help="score every (email, topic), apply the business rules, write the audience",
         description="Score every (email, topic) by the seed's empirical Bayes (--method eb, "
         "p = p_click * p_sc with alpha = 2) or the hierarchical beta-binomial (--method "
-        "hierarchical: posterior means plus 90%% intervals), apply the seven business rules and "
-        "write one row per kept (email, topic). Prints the expected signups (with a 90%% "
+        "hierarchical: posterior means plus 90% intervals), apply the seven business rules and "
+        "write one row per kept (email, topic). Prints the expected signups (with a 90% "
         "credible interval for the hierarchical model).",
         epilog=_SCORE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
