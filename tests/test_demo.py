@@ -24,6 +24,11 @@ def test_demo_quick_writes_a_complete_report(tmp_path, capsys):
     nc = sorted(p.name for p in (out / "posteriors").glob("*.nc"))
     assert len(nc) >= 3, nc
     assert not (tmp_path / "report.partial").exists()
+    import arviz as az
+
+    attrs = az.from_netcdf(out / "posteriors" / "video_update.nc").attrs
+    assert attrs["data_source"] == "data/video_pilot.csv"  # not the staging folder
+    assert (out / attrs["data_source"]).is_file()
 
 
 def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):

@@ -63,6 +63,9 @@ def demo_section(ctx) -> Section:
     nc = ctx.posteriors / "video_update.nc"
     from bayes.io import write_netcdf
 
+    # the report folder is staged and renamed at the end: record the pilot's path inside it
+    rel = str(pilot_path.relative_to(ctx.outdir))
+    res.idata.attrs["data_source"] = res.summary["pilot"]["source"] = rel
     write_netcdf(res.idata, nc)
     s = res.summary
     write_json(s, ctx.tables / "video_update_summary.json")
