@@ -43,6 +43,7 @@ __all__ = [
     "campaign_topics",
     "compress",
     "count_pairs",
+    "design_grid",
     "eb_rate",
     "eb_scores",
     "encode_events",
@@ -51,6 +52,7 @@ __all__ = [
     "posterior_rate_mean",
     "sc_posterior_moment",
     "sample_sc_posterior",
+    "set_design_weights",
     "simulate_recipients",
     "simulate_summaries",
     "parse_utc_ns",
@@ -742,7 +744,11 @@ CENTERED: dict[str, dict] = {
 
 
 def build_model(
-    stats: dict, priors: dict[str, Prior] | None = None, *, centered: dict | None = None
+    stats: dict,
+    priors: dict[str, Prior] | None = None,
+    *,
+    centered: dict | None = None,
+    weights_as_data: bool = False,
 ):
     """The hierarchical model on compressed rows (weighted ``pm.Potential``).
 
@@ -756,12 +762,20 @@ def build_model(
     The recipient-level rates are integrated out; ``a = mu_t kappa_t``, ``b = (1-mu_t)
     kappa_t``. Each unique row contributes ``weight * logp``. Per-topic ``mu``/``kappa`` come
     from :func:`priors.signup.topic_rate_variables`.
+
+    ``weights_as_data=True`` holds the row weights in ``pm.Data`` (``click_weight``,
+    ``sc_weight``, dims ``click_row``/``sc_row``) so that one compiled model takes another data
+    set on the same rows (:func:`design_grid`, :func:`set_design_weights`; used by the
+    simulation-based calibration).
     """
     import pymc as pm
 
     centered = {**CENTERED, **(centered or {})}
     topics = stats["topics"]
-    with pm.Model(coords={"topic": list(map(str, topics))}) as model:
+    coords = {"topic": list(map(str, topics))}
+    if weights_as_data:
+        coords.update({f"{st}_row": np.arange(len(stats[st])) for st in STAGES})
+    with pm.Model(coords=coords) as model:
         for stage, (k_col, n_col) in zip(
             STAGES, (("clicks", "sends"), ("signed_up", "clicks")), strict=True
         ):
@@ -775,12 +789,69 @@ def build_model(
             k = rows[k_col].to_numpy(float)
             n = rows[n_col].to_numpy(float)
             w = rows["weight"].to_numpy(float)
+            if weights_as_data:
+                w = pm.Data(f"{stage}_weight", w, dims=f"{stage}_row")
             if stage == "sc" and stats.get("signup_likelihood", "any") == "any":
                 logp = _any_signup_logp(k, n, a, b)
             else:
                 logp = _betabinom_logp(k, n, a, b)
             pm.Potential(f"{stage}_loglik", (w * logp).sum())
     return model
+
+
+def design_grid(topics, s_max: int, signup_likelihood: str = "any") -> dict:
+    """Every row the compressed statistics can have when ``1 <= S <= s_max``: ``(topic, S, C)``
+    for ``0 <= C <= S`` and ``(topic, C, Y)`` for ``1 <= C <= s_max``, ``Y`` in {0, 1}, all with
+    weight 0 — the fixed layout of a model built with ``weights_as_data=True``."""
+    _check_likelihood(signup_likelihood)
+    topics = pd.Index(list(topics), dtype=object)
+    n_t = len(topics)
+    s_c = np.array([(s, c) for s in range(1, s_max + 1) for c in range(s + 1)], np.int64)
+    c_y = np.array([(c, y) for c in range(1, s_max + 1) for y in (0, 1)], np.int64)
+    click = pd.DataFrame(
+        {
+            "topic": np.repeat(np.arange(n_t), len(s_c)),
+            "sends": np.tile(s_c[:, 0], n_t),
+            "clicks": np.tile(s_c[:, 1], n_t),
+            "weight": 0,
+        }
+    )
+    sc = pd.DataFrame(
+        {
+            "topic": np.repeat(np.arange(n_t), len(c_y)),
+            "clicks": np.tile(c_y[:, 0], n_t),
+            "signed_up": np.tile(c_y[:, 1], n_t),
+            "weight": 0,
+        }
+    )
+    return {
+        "topics": topics,
+        "click": click,
+        "sc": sc,
+        "n_pairs": 0,
+        "n_repaired": 0,
+        "n_signup_without_click": 0,
+        "signup_likelihood": signup_likelihood,
+        "s_max": int(s_max),
+    }
+
+
+def set_design_weights(model, grid: dict, stats: dict) -> None:
+    """Put the weights of compressed ``stats`` (:func:`compress`) on the rows of ``grid``
+    (:func:`design_grid`) into a model built on ``grid`` with ``weights_as_data=True``.
+
+    Raises ``ValueError`` when ``stats`` has a row outside the grid (``S > s_max``)."""
+    import pymc as pm
+
+    keys = {"click": ["topic", "sends", "clicks"], "sc": ["topic", "clicks", "signed_up"]}
+    new = {}
+    for stage, cols in keys.items():
+        g = grid[stage][cols].merge(stats[stage], on=cols, how="left", validate="one_to_one")
+        w = g["weight"].fillna(0).to_numpy(float)
+        if w.sum() != stats[stage]["weight"].sum():
+            raise ValueError(f"{stage} rows outside the design grid (sends > {grid['s_max']})")
+        new[f"{stage}_weight"] = w
+    pm.set_data(new, model=model)
 
 
 def _draws_from(ds, name: str) -> np.ndarray:
@@ -1053,6 +1124,18 @@ class HierarchicalSignupModel:
         }
         return self
 
+    @classmethod
+    def from_draws(
+        cls, topics, draws: dict[str, np.ndarray], *, signup_likelihood: str = "any"
+    ) -> HierarchicalSignupModel:
+        """A 'fitted' model from posterior draws ``{click_mu, click_kappa, sc_mu, sc_kappa}``,
+        each ``(draws, topic)`` (e.g. a fit done elsewhere, as in the calibration study)."""
+        self = cls(signup_likelihood=signup_likelihood)
+        self.topics_ = pd.Index(list(topics), dtype=object)
+        names = [f"{st}_{p}" for st in STAGES for p in ("mu", "kappa")]
+        self.draws_ = {k: np.atleast_2d(np.asarray(draws[k], dtype=float)) for k in names}
+        return self
+
     # ---------------------------------------------------------------- predict
     def _check_fitted(self):
         if not hasattr(self, "draws_"):
@@ -1104,10 +1187,7 @@ class HierarchicalSignupModel:
         # ``max_draws`` samples: a subsample of the posterior draws, or the draws repeated when
         # there are fewer (a point posterior from :meth:`from_point` still gets real intervals)
         sub = np.linspace(0, n_d - 1, max_draws).round().astype(int)
-        rng = np.random.default_rng(seed)
-        sample = rng.beta(a_c[sub], b_c[sub]) * sample_sc_posterior(
-            rng, a_s[sub], b_s[sub], c, y, self.signup_likelihood
-        )
+        sample = self._sample_p_signup(a_c[sub], b_c[sub], a_s[sub], b_s[sub], c, y, seed)
         lo, hi = np.quantile(sample, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         out = pairs.copy()
         out["p_click"] = p_click[inv]
@@ -1117,6 +1197,22 @@ class HierarchicalSignupModel:
         out[f"p_signup_lower_{pct}"] = lo[inv]
         out[f"p_signup_upper_{pct}"] = hi[inv]
         return out
+
+    def _sample_p_signup(self, a_c, b_c, a_s, b_s, c, y, seed):
+        rng = np.random.default_rng(seed)
+        return rng.beta(a_c, b_c) * sample_sc_posterior(rng, a_s, b_s, c, y, self.signup_likelihood)
+
+    def sample_p_signup(self, pairs: pd.DataFrame, *, seed: int = 0) -> np.ndarray:
+        """Posterior draws of every recipient's ``p_signup``, one per posterior draw:
+        ``(draws, len(pairs))``. Draw ``d`` is ``p_click * p_sc`` from the recipient posteriors
+        (Beta for clicks, :func:`sample_sc_posterior`) given draw ``d`` of the topic parameters
+        — the joint posterior of the recipient's rate that :meth:`predict`'s intervals summarise.
+        """
+        self._check_fitted()
+        inv, t, s, c, y = self._combos(pairs)
+        take = np.arange(self.draws_["click_mu"].shape[0])
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, take)
+        return self._sample_p_signup(a_c, b_c, a_s, b_s, c, y, seed)[:, inv]
 
     def expected_signups_draws(
         self,

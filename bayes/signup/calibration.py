@@ -1,0 +1,202 @@
+"""Simulation-based calibration (Talts et al. 2018) of the hierarchical signup model.
+
+Each replication draws hyperparameters and per-topic ``(mu, kappa)`` of both stages from the
+model's own prior (``pm.sample_prior_predictive`` on the model built from
+:mod:`priors.signup`, the one declaration), simulates recipients from the model's generative
+process (:func:`models.signup.simulate_recipients`: ``p_click ~ Beta``, ``C ~ Binomial(S,
+p_click)``, ``p_sc ~ Beta``, ``Y = 1`` iff at least one of the ``C`` clicks signs up), fits NUTS
+and records the rank of each true value among ``L`` thinned posterior draws. For a correct
+likelihood, posterior and sampler the ranks are uniform on ``0..L``.
+
+One model is compiled for the whole study: the compressed rows live on a fixed grid
+(:func:`models.signup.design_grid`, every ``(topic, S, C)`` and ``(topic, C, Y)`` with
+``S <= s_max``) whose weights are ``pm.Data``, and one NUTS step object is reused (PyMC resets
+its step size and mass matrix adaptation at the start of every ``pm.sample``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SBC_QUANTITIES", "sbc_ranks", "sbc_uniformity"]
+
+#: scalar quantities ranked per replication: topic 0's four rates, three hyper-means, and the
+#: ``p_signup`` of one recipient (picked from the data, see :func:`sbc_ranks`)
+SBC_QUANTITIES: tuple[str, ...] = (
+    "click_mu",
+    "click_kappa",
+    "sc_mu",
+    "sc_kappa",
+    "click_logit_mu_loc",
+    "sc_logit_mu_loc",
+    "sc_log_kappa_loc",
+    "p_signup",
+)
+_TOPIC_VARS = ("click_mu", "click_kappa", "sc_mu", "sc_kappa")
+_HYPER_VARS = ("click_logit_mu_loc", "sc_logit_mu_loc", "sc_log_kappa_loc")
+
+
+def _pick_recipient(clicks: np.ndarray, signed: np.ndarray, topic: np.ndarray) -> int:
+    """A recipient of topic 0 chosen from the data: the first owner with ``C >= 2`` (where the
+    "any signup" posterior is a mixture), else the first owner, else the first with a click,
+    else the first. Any choice that is a function of the data keeps the ranks uniform."""
+    t0 = topic == 0
+    for mask in ((clicks >= 2) & (signed == 1), signed == 1, clicks >= 1, np.ones_like(t0)):
+        hit = np.flatnonzero(t0 & mask)
+        if len(hit):
+            return int(hit[0])
+    return 0
+
+
+def sbc_ranks(
+    reps: int = 20,
+    *,
+    n_topics: int = 3,
+    recipients_per_topic: int = 1000,
+    sends_mean: float = 4.0,
+    s_max: int = 8,
+    draws: int = 200,
+    tune: int = 300,
+    thin: int = 2,
+    target_accept: float = 0.95,
+    seed: int = 0,
+    priors=None,
+    progressbar: bool = False,
+) -> pd.DataFrame:
+    """SBC ranks of :data:`SBC_QUANTITIES` over ``reps`` replications.
+
+    The design is fixed across replications: ``recipients_per_topic`` recipients in each of
+    ``n_topics`` topics with ``S = min(1 + Poisson(sends_mean - 1), s_max)`` sends. Per
+    replication one chain of ``tune + draws`` NUTS iterations; ranks among ``L = draws // thin``
+    thinned draws (``0..L``). Also records the divergences and ``coverage_90``, the share of
+    all recipients whose true ``p_signup`` lies in the 90% interval of
+    :meth:`models.signup.HierarchicalSignupModel.predict` (with ``draws`` posterior draws its
+    expectation is ``(q95 - q05 positions) / (draws + 1)``, slightly below 0.9: see
+    :func:`expected_interval_coverage`).
+    """
+    import logging
+
+    import pymc as pm
+
+    from bayes.progress import progress
+    from models.signup import (
+        HierarchicalSignupModel,
+        build_model,
+        compress,
+        design_grid,
+        set_design_weights,
+        simulate_recipients,
+    )
+
+    names = [f"T{t}" for t in range(n_topics)]
+    grid = design_grid(names, s_max)
+    model = build_model(grid, priors, weights_as_data=True)
+    rng = np.random.default_rng(seed)
+    topic = np.repeat(np.arange(n_topics), recipients_per_topic)
+    sends = np.minimum(1 + rng.poisson(sends_mean - 1, len(topic)), s_max)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prior = pm.sample_prior_predictive(
+            draws=reps, model=model, var_names=[*_TOPIC_VARS, *_HYPER_VARS], random_seed=seed
+        ).prior
+        step = pm.NUTS(model=model, target_accept=target_accept)
+    truth = {k: prior[k].to_numpy()[0] for k in (*_TOPIC_VARS, *_HYPER_VARS)}
+    cats = pd.Categorical.from_codes(topic, names)
+    rows = []
+    log = logging.getLogger("pymc")
+    for r in progress(range(reps), total=reps, desc="SBC", enabled=progressbar):
+        one = {k: v[r] for k, v in truth.items()}
+        sim = simulate_recipients(
+            rng, one["click_mu"], one["click_kappa"], one["sc_mu"], one["sc_kappa"], topic, sends
+        )
+        pairs = pd.DataFrame(
+            {"topic": cats, "sends": sends, "clicks": sim["clicks"], "signed_up": sim["signed_up"]}
+        )
+        set_design_weights(model, grid, compress(pairs, grid["topics"]))
+        level = log.level
+        log.setLevel(logging.WARNING)  # else one "Sampling 1 chain ..." line per replication
+        try:
+            with model, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                idata = pm.sample(
+                    draws=draws,
+                    tune=tune,
+                    chains=1,
+                    step=step,
+                    random_seed=seed + 1000 + r,
+                    progressbar=False,
+                    compute_convergence_checks=False,
+                )
+        finally:
+            log.setLevel(level)
+        post = idata.posterior
+        row = {"rep": r, "divergences": int(idata.sample_stats["diverging"].sum())}
+        thinned = {}
+        for k in _TOPIC_VARS:
+            thinned[k] = post[k].to_numpy()[0, ::thin]  # (L, topic)
+            row[f"{k}_true"] = float(one[k][0])
+            row[f"{k}_rank"] = int(np.sum(thinned[k][:, 0] < one[k][0]))
+        for k in _HYPER_VARS:
+            x = post[k].to_numpy()[0, ::thin]
+            row[f"{k}_true"] = float(one[k])
+            row[f"{k}_rank"] = int(np.sum(x < one[k]))
+        fitted = HierarchicalSignupModel.from_draws(names, thinned)
+        i = _pick_recipient(sim["clicks"], sim["signed_up"], topic)
+        p_true = sim["p_click"] * sim["p_sc"]
+        x = fitted.sample_p_signup(pairs.iloc[[i]], seed=seed + r)[:, 0]
+        row.update(
+            {
+                "p_signup_true": float(p_true[i]),
+                "p_signup_rank": int(np.sum(x < p_true[i])),
+                "p_signup_clicks": int(sim["clicks"][i]),
+                "p_signup_signed_up": int(sim["signed_up"][i]),
+            }
+        )
+        full = HierarchicalSignupModel.from_draws(
+            names, {k: post[k].to_numpy()[0] for k in _TOPIC_VARS}
+        )
+        pred = full.predict(pairs, max_draws=draws, seed=seed + r)
+        inside = (pred["p_signup_lower_90"].to_numpy() <= p_true) & (
+            p_true <= pred["p_signup_upper_90"].to_numpy()
+        )
+        row["coverage_90"] = float(inside.mean())
+        row["L"] = int(thinned["sc_mu"].shape[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expected_interval_coverage(n_draws: int, prob: float = 0.9) -> float:
+    """Expected coverage of the ``np.quantile`` (linear) central ``prob`` interval of ``n_draws``
+    exact posterior draws: the truth is one more exchangeable draw, so the coverage is the
+    distance between the two interpolated order-statistic positions over ``n_draws + 1``."""
+    lo, hi = (1 - prob) / 2 * (n_draws - 1), (1 + prob) / 2 * (n_draws - 1)
+    return (hi - lo) / (n_draws + 1)
+
+
+def sbc_uniformity(ranks: pd.DataFrame, bins: int = 4) -> dict:
+    """Per quantity: chi-square test of uniform ranks (``bins`` equal-width bins over
+    ``0..L``), the Kolmogorov-Smirnov test of ``(rank + 0.5) / (L + 1)`` against U(0, 1),
+    the mean normalised rank (0.5 when calibrated; below = posterior above the truth) and the
+    share of ranks in the outer 5% on each side (an over-confident posterior fills them)."""
+    from scipy import stats
+
+    L = int(ranks["L"].iloc[0])
+    out = {}
+    for name in SBC_QUANTITIES:
+        r = ranks[f"{name}_rank"].to_numpy()
+        counts = np.bincount(np.minimum(r * bins // (L + 1), bins - 1), minlength=bins)
+        chi2, p = stats.chisquare(counts)
+        u = (r + 0.5) / (L + 1)
+        ks = stats.kstest(u, "uniform")
+        out[name] = {
+            "counts": counts.tolist(),
+            "chi2": float(chi2),
+            "p_value": float(p),
+            "ks_p_value": float(ks.pvalue),
+            "mean_rank": float(u.mean()),
+            "outer_10pct": float(np.mean((u < 0.05) | (u > 0.95))),
+        }
+    return out
