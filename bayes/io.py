@@ -30,6 +30,7 @@ __all__ = [
     "atomic_path",
     "data_hash",
     "read_table",
+    "row_numbers",
     "save_figure",
     "to_jsonable",
     "validate_frame",
@@ -86,14 +87,13 @@ class Column:
     max: float | None = None
 
 
-def _row_labels(mask: pd.Series | np.ndarray, index: pd.Index) -> list:
-    """Data-file row numbers (1-based, after the header) for a boolean mask."""
-    positions = np.flatnonzero(np.asarray(mask))
-    return (
-        [int(p) + 2 for p in positions]
-        if isinstance(index, pd.RangeIndex)
-        else list(index[positions])
-    )
+def row_numbers(mask, index: pd.Index | None = None, *, limit: int | None = None) -> list:
+    """Rows flagged by a boolean ``mask``, as CSV line numbers (1-based after the header) for a
+    default index, else as index labels; at most ``limit`` of them (the first ones)."""
+    positions = np.flatnonzero(np.asarray(mask))[:limit]
+    if index is None or isinstance(index, pd.RangeIndex):
+        return [int(p) + 2 for p in positions]
+    return list(index[positions])
 
 
 def validate_frame(
@@ -121,7 +121,7 @@ def validate_frame(
                 "missing values (NaN/empty) are not allowed",
                 source=source,
                 column=col.name,
-                rows=_row_labels(null, out.index),
+                rows=row_numbers(null, out.index),
             )
         out[col.name] = s = _coerce(s, col, source, out.index)
         notnull = ~s.isna().to_numpy()
@@ -133,7 +133,7 @@ def validate_frame(
                     f"unknown value(s) {values}; expected one of {list(col.allowed)}",
                     source=source,
                     column=col.name,
-                    rows=_row_labels(bad, out.index),
+                    rows=row_numbers(bad, out.index),
                 )
         if col.min is not None:
             bad = notnull & (s.to_numpy() < col.min)
@@ -142,7 +142,7 @@ def validate_frame(
                     f"values below the minimum {col.min}",
                     source=source,
                     column=col.name,
-                    rows=_row_labels(bad, out.index),
+                    rows=row_numbers(bad, out.index),
                 )
         if col.max is not None:
             bad = notnull & (s.to_numpy() > col.max)
@@ -151,7 +151,7 @@ def validate_frame(
                     f"values above the maximum {col.max}",
                     source=source,
                     column=col.name,
-                    rows=_row_labels(bad, out.index),
+                    rows=row_numbers(bad, out.index),
                 )
     return out
 
@@ -168,7 +168,7 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
                 "cannot parse as a timestamp",
                 source=source,
                 column=col.name,
-                rows=_row_labels(bad, index),
+                rows=row_numbers(bad, index),
             )
         return parsed
     if kind == "bool":
@@ -182,7 +182,7 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
                 "expected a boolean (0/1/true/false)",
                 source=source,
                 column=col.name,
-                rows=_row_labels(bad.to_numpy(), index),
+                rows=row_numbers(bad.to_numpy(), index),
             )
         return lowered.map(mapping)
     if kind in ("int", "float"):
@@ -193,7 +193,7 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
                 f"expected numbers, found non-numeric values such as {s[bad].iloc[0]!r}",
                 source=source,
                 column=col.name,
-                rows=_row_labels(bad, index),
+                rows=row_numbers(bad, index),
             )
         if kind == "int":
             finite = num.dropna()
@@ -203,7 +203,7 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
                     "expected whole numbers (counts)",
                     source=source,
                     column=col.name,
-                    rows=_row_labels(frac, index),
+                    rows=row_numbers(frac, index),
                 )
             return num if num.isna().any() else num.astype(np.int64)
         return num.astype(float)

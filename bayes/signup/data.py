@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes.io import Column, InputError, read_table
+from bayes.io import Column, InputError, read_table, row_numbers
 from models.signup import EVENT_TYPES, campaign_topics, parse_utc_ns
 
 __all__ = [
@@ -47,11 +47,6 @@ SIGNUP_COLUMNS = (
 )
 
 
-def _rows(positions) -> list[int]:
-    """CSV line numbers (header on line 1) of 0-based row positions."""
-    return [int(p) + 2 for p in np.asarray(positions)[:20]]
-
-
 def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts") -> pd.Series:
     """Timestamps to UTC (seed §7): naive values are UTC, zoned values are converted
     (:func:`models.signup.parse_utc_ns`); missing or unparseable rows raise :class:`InputError`."""
@@ -61,14 +56,14 @@ def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts
             "cannot parse as a timestamp",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(bad)),
+            rows=row_numbers(bad, limit=20),
         )
     if missing.any():
         raise InputError(
             "missing values (NaN/empty) are not allowed",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(missing)),
+            rows=row_numbers(missing, limit=20),
         )
     # int64 -> datetime64[ns] view -> UTC: no per-element conversion
     return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"), name=column)
@@ -129,7 +124,7 @@ def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> 
             "missing or blank values are not allowed",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(bad)),
+            rows=row_numbers(bad, limit=20),
         )
     cats = pd.Index(values.to_pandas(types_mapper=None).to_numpy(dtype=object), dtype=object)
     if cats.has_duplicates:  # a unified dictionary can repeat values; merge them
@@ -155,7 +150,7 @@ def _codes(arr, *, source: str, column: str) -> np.ndarray:
             "missing values are not allowed",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(null)),
+            rows=row_numbers(null, limit=20),
         )
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
@@ -194,7 +189,7 @@ def _emails(arr, *, source: str, column: str = "email") -> pd.Categorical:
             "missing or blank values are not allowed",
             source=source,
             column=column,
-            rows=_rows(np.flatnonzero(bad)),
+            rows=row_numbers(bad, limit=20),
         )
     cats = pd.Index(norm.dictionary.to_numpy(zero_copy_only=False), dtype=object)
     return pd.Categorical.from_codes(codes, categories=cats, validate=False)
@@ -268,13 +263,12 @@ def validate_events(table, *, source: str = "<events>", columns=None) -> pd.Data
     norm = pd.Index(et.categories.str.strip().str.lower())
     bad_cat = ~norm.isin(EVENT_TYPES)
     if bad_cat.any():
-        bad_rows = np.flatnonzero(bad_cat[et.codes])
         raise InputError(
             f"unknown value(s) {sorted(set(et.categories[bad_cat]))[:5]}; "
             f"expected one of {list(EVENT_TYPES)}",
             source=source,
             column="event_type",
-            rows=_rows(bad_rows),
+            rows=row_numbers(bad_cat[et.codes], limit=20),
         )
     type_codes = pd.Index(EVENT_TYPES).get_indexer(norm)[et.codes]
     out["event_type"] = pd.Categorical.from_codes(type_codes.astype(np.int8), list(EVENT_TYPES))
@@ -310,7 +304,7 @@ def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.Data
             "campaign_id values must be unique",
             source=source,
             column="campaign_id",
-            rows=_rows(np.flatnonzero(dup)),
+            rows=row_numbers(dup, limit=20),
         )
     topics = campaign_topics(df)
     none = topics.isna().to_numpy()
@@ -321,7 +315,7 @@ def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.Data
             f"(campaigns {list(df['campaign_id'][none][:5])})",
             source=source,
             column="subject",
-            rows=_rows(np.flatnonzero(none)),
+            rows=row_numbers(none, limit=20),
         )
     return df, topics
 
@@ -351,13 +345,12 @@ def _check_campaign_refs(ids: pd.Series, known: pd.Index, *, source: str) -> Non
     codes, uniq = pd.factorize(ids)
     unknown = ~pd.Index(np.asarray(uniq, dtype=object)).isin(known)
     if unknown.any():
-        rows = np.flatnonzero(unknown[codes])
         raise InputError(
             f"campaign_id(s) {list(np.asarray(uniq, dtype=object)[unknown][:5])} "
             "are not in the campaigns table",
             source=source,
             column="campaign_id",
-            rows=_rows(rows),
+            rows=row_numbers(unknown[codes], limit=20),
         )
 
 

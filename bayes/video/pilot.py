@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bayes.io import Column, InputError, read_table, validate_frame
+from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
 from models.video import ARMS, CORE_CAP
 from priors.segments import SEGMENT_KEYS
 from priors.video import MODES, VideoPriors
@@ -59,11 +59,6 @@ PILOT_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _rows(mask: np.ndarray, index: pd.Index) -> list:
-    pos = np.flatnonzero(np.asarray(mask))
-    return [int(p) + 2 for p in pos] if isinstance(index, pd.RangeIndex) else list(index[pos])
-
-
 def validate_pilot(df: pd.DataFrame, *, source: str = "<pilot>") -> pd.DataFrame:
     """Check a pilot table; return a clean copy in canonical row order.
 
@@ -76,7 +71,7 @@ def validate_pilot(df: pd.DataFrame, *, source: str = "<pilot>") -> pd.DataFrame
     idx = out.index
 
     def fail(message, column, mask):
-        raise InputError(message, source=source, column=column, rows=_rows(mask, idx))
+        raise InputError(message, source=source, column=column, rows=row_numbers(mask, idx))
 
     users = out["users"].to_numpy()
     for col in ("adopters", "core_90d"):
