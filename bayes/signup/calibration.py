@@ -21,7 +21,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["SBC_QUANTITIES", "sbc_ranks", "sbc_uniformity"]
+from bayes.calibration import expected_interval_coverage, sbc_rank
+from bayes.calibration import sbc_uniformity as _uniformity
+
+__all__ = ["SBC_QUANTITIES", "expected_interval_coverage", "sbc_ranks", "sbc_uniformity"]
 
 #: scalar quantities ranked per replication: topic 0's four rates, three hyper-means, and the
 #: ``p_signup`` of one recipient (picked from the data, see :func:`sbc_ranks`)
@@ -138,11 +141,11 @@ def sbc_ranks(
         for k in _TOPIC_VARS:
             thinned[k] = post[k].to_numpy()[0, ::thin]  # (L, topic)
             row[f"{k}_true"] = float(one[k][0])
-            row[f"{k}_rank"] = int(np.sum(thinned[k][:, 0] < one[k][0]))
+            row[f"{k}_rank"] = sbc_rank(thinned[k][:, 0], one[k][0])
         for k in _HYPER_VARS:
             x = post[k].to_numpy()[0, ::thin]
             row[f"{k}_true"] = float(one[k])
-            row[f"{k}_rank"] = int(np.sum(x < one[k]))
+            row[f"{k}_rank"] = sbc_rank(x, one[k])
         fitted = HierarchicalSignupModel.from_draws(names, thinned)
         i = _pick_recipient(sim["clicks"], sim["signed_up"], topic)
         p_true = sim["p_click"] * sim["p_sc"]
@@ -150,7 +153,7 @@ def sbc_ranks(
         row.update(
             {
                 "p_signup_true": float(p_true[i]),
-                "p_signup_rank": int(np.sum(x < p_true[i])),
+                "p_signup_rank": sbc_rank(x, p_true[i]),
                 "p_signup_clicks": int(sim["clicks"][i]),
                 "p_signup_signed_up": int(sim["signed_up"][i]),
             }
@@ -168,35 +171,6 @@ def sbc_ranks(
     return pd.DataFrame(rows)
 
 
-def expected_interval_coverage(n_draws: int, prob: float = 0.9) -> float:
-    """Expected coverage of the ``np.quantile`` (linear) central ``prob`` interval of ``n_draws``
-    exact posterior draws: the truth is one more exchangeable draw, so the coverage is the
-    distance between the two interpolated order-statistic positions over ``n_draws + 1``."""
-    lo, hi = (1 - prob) / 2 * (n_draws - 1), (1 + prob) / 2 * (n_draws - 1)
-    return (hi - lo) / (n_draws + 1)
-
-
 def sbc_uniformity(ranks: pd.DataFrame, bins: int = 4) -> dict:
-    """Per quantity: chi-square test of uniform ranks (``bins`` equal-width bins over
-    ``0..L``), the Kolmogorov-Smirnov test of ``(rank + 0.5) / (L + 1)`` against U(0, 1),
-    the mean normalised rank (0.5 when calibrated; below = posterior above the truth) and the
-    share of ranks in the outer 5% on each side (an over-confident posterior fills them)."""
-    from scipy import stats
-
-    L = int(ranks["L"].iloc[0])
-    out = {}
-    for name in SBC_QUANTITIES:
-        r = ranks[f"{name}_rank"].to_numpy()
-        counts = np.bincount(np.minimum(r * bins // (L + 1), bins - 1), minlength=bins)
-        chi2, p = stats.chisquare(counts)
-        u = (r + 0.5) / (L + 1)
-        ks = stats.kstest(u, "uniform")
-        out[name] = {
-            "counts": counts.tolist(),
-            "chi2": float(chi2),
-            "p_value": float(p),
-            "ks_p_value": float(ks.pvalue),
-            "mean_rank": float(u.mean()),
-            "outer_10pct": float(np.mean((u < 0.05) | (u > 0.95))),
-        }
-    return out
+    """:func:`bayes.calibration.sbc_uniformity` over :data:`SBC_QUANTITIES`."""
+    return _uniformity(ranks, SBC_QUANTITIES, bins)

@@ -844,6 +844,7 @@ def sbc_ranks(
     truth among the ``draws / thin`` thinned posterior draws (L = draws // thin, ranks in
     0..L). For a correct model and sampler the ranks are uniform.
     """
+    from bayes.calibration import sbc_rank
     from bayes.progress import progress
     from bayes.video.pilot import simulate_pilot, validate_pilot
 
@@ -865,21 +866,14 @@ def sbc_ranks(
         for name in ("alpha", "beta"):
             x = post[name].ravel()[::thin]
             row[f"{name}_true"] = float(one[name])
-            row[f"{name}_rank"] = int(np.sum(x < one[name]))
+            row[f"{name}_rank"] = sbc_rank(x, one[name])
         row["L"] = int(x.size)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def sbc_uniformity(ranks: pd.DataFrame, bins: int = 5) -> dict:
-    """Chi-square test of uniform SBC ranks per parameter (equal-width bins over 0..L)."""
-    from scipy import stats
+    """:func:`bayes.calibration.sbc_uniformity` of the α and β ranks."""
+    from bayes.calibration import sbc_uniformity as uniformity
 
-    L = int(ranks["L"].iloc[0])
-    out = {}
-    for name in ("alpha", "beta"):
-        r = ranks[f"{name}_rank"].to_numpy()
-        counts = np.bincount(np.minimum(r * bins // (L + 1), bins - 1), minlength=bins)
-        chi2, p = stats.chisquare(counts)
-        out[name] = {"counts": counts.tolist(), "chi2": float(chi2), "p_value": float(p)}
-    return out
+    return uniformity(ranks, ("alpha", "beta"), bins)
