@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
+from bayes.video.simulate import point_params
 from models.video import ARMS, CORE_CAP
 from priors.segments import SEGMENT_KEYS
 from priors.video import MODES, VideoPriors
@@ -42,6 +43,7 @@ __all__ = [
     "read_pilot",
     "simulate_pilot",
     "simulate_pilot_counts",
+    "standalone_multipliers",
     "validate_pilot",
 ]
 
@@ -123,6 +125,21 @@ def read_pilot(path: str | os.PathLike) -> pd.DataFrame:
 # --------------------------------------------------------------------------- parameters
 
 
+def standalone_multipliers(p_adopt, delta, alpha, beta) -> tuple[np.ndarray, np.ndarray]:
+    """Seed §9: standalone adoption × α (capped at 1) and standalone uplift × β.
+
+    ``p_adopt`` and ``delta`` are (…, segment, mode) with a leading axis matching ``alpha`` and
+    ``beta`` (scalars or one value per draw); the integrated column is left as is. The NumPy
+    twin of the ``adoption``/``uplift`` Deterministics of :func:`priors.video.build_video_model`.
+    Returns new arrays ``(adoption, uplift)``.
+    """
+    adoption = np.array(p_adopt, dtype=float)
+    uplift = np.array(delta, dtype=float)
+    adoption[..., 1] = np.clip(adoption[..., 1] * np.asarray(alpha)[..., None], 0.0, 1.0)
+    uplift[..., 1] = uplift[..., 1] * np.asarray(beta)[..., None]
+    return adoption, uplift
+
+
 def central_params(
     priors: VideoPriors | None = None, *, alpha: float = 1.0, beta: float = 1.0
 ) -> dict[str, np.ndarray]:
@@ -132,19 +149,11 @@ def central_params(
     (segment, mode), ``minutes`` (segment), plus ``alpha`` and ``beta`` (scalars).
     """
     priors = priors or VideoPriors()
-    adoption = priors.by_mode("p_adopt").copy()
-    uplift = priors.by_mode("delta").copy()
-    adoption[:, 1] = np.minimum(adoption[:, 1] * alpha, 1.0)
-    uplift[:, 1] = uplift[:, 1] * beta
-    return {
-        "baseline": priors.baselines.copy(),
-        "adoption": adoption,
-        "uplift": uplift,
-        "sessions": priors.by_mode("mean_sessions").copy(),
-        "minutes": priors.central("mean_minutes_per_session").copy(),
-        "alpha": np.float64(alpha),
-        "beta": np.float64(beta),
-    }
+    out = {k: v[0] for k, v in point_params(priors).items()}
+    out["adoption"], out["uplift"] = standalone_multipliers(
+        out["adoption"], out["uplift"], alpha, beta
+    )
+    return {**out, "alpha": np.float64(alpha), "beta": np.float64(beta)}
 
 
 def prior_param_draws(priors: VideoPriors, draws: int, seed: int) -> dict[str, np.ndarray]:
@@ -160,10 +169,7 @@ def prior_param_draws(priors: VideoPriors, draws: int, seed: int) -> dict[str, n
     raw = {name: decl[name].sample(rng, draws) for name in decl}
     alpha = raw["alpha"].reshape(draws)
     beta = raw["beta"].reshape(draws)
-    adoption = raw["p_adopt"].copy()
-    adoption[:, :, 1] = np.clip(adoption[:, :, 1] * alpha[:, None], 0.0, 1.0)
-    uplift = raw["delta"].copy()
-    uplift[:, :, 1] = uplift[:, :, 1] * beta[:, None]
+    adoption, uplift = standalone_multipliers(raw["p_adopt"], raw["delta"], alpha, beta)
     return {
         "baseline": raw["baseline"],
         "p_adopt": raw["p_adopt"],
