@@ -24,6 +24,7 @@ with π_c the share of segment c within the high-engagement base.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,21 +45,30 @@ __all__ = [
 
 MODES: tuple[str, ...] = ("integrated", "standalone")
 TABLE_PATH = Path(__file__).with_name("video_priors.csv")
-PROBABILITY_COLUMNS = (
-    "p_adopt_integrated",
-    "p_adopt_standalone",
-    "delta_integrated",
-    "delta_standalone",
-)
-RATE_COLUMNS = ("mean_sessions_integrated", "mean_sessions_standalone", "mean_minutes_per_session")
-TABLE_COLUMNS = PROBABILITY_COLUMNS + RATE_COLUMNS
+#: every column of the table and the interval its entries must lie in; rates must be > 0
+COLUMN_BOUNDS: dict[str, tuple[float, float]] = {
+    "p_adopt_integrated": (0.0, 1.0),
+    "p_adopt_standalone": (0.0, 1.0),
+    "delta_integrated": (-1.0, 1.0),
+    "delta_standalone": (-1.0, 1.0),
+    "mean_sessions_integrated": (0.0, np.inf),
+    "mean_sessions_standalone": (0.0, np.inf),
+    "mean_minutes_per_session": (0.0, np.inf),
+}
+TABLE_COLUMNS = tuple(COLUMN_BOUNDS)
+RATE_COLUMNS = tuple(c for c, (_, hi) in COLUMN_BOUNDS.items() if hi == np.inf)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_table(path: Path, mtime_ns: int) -> pd.DataFrame:
+    return validate_video_table(pd.read_csv(path), source=str(path))
 
 
 def load_video_table(path: str | Path = TABLE_PATH) -> pd.DataFrame:
     """Read and validate a video prior table (one row per segment)."""
-    path = Path(path)
-    table = pd.read_csv(path)
-    return validate_video_table(table, source=str(path))
+    path = Path(path).resolve()
+    # every VideoPriors() starts from this table: read it once per file version, not per call
+    return _read_table(path, path.stat().st_mtime_ns).copy()
 
 
 def validate_video_table(table: pd.DataFrame, source: str = "video prior table") -> pd.DataFrame:
@@ -78,10 +88,7 @@ def validate_video_table(table: pd.DataFrame, source: str = "video prior table")
     if missing_cols:
         raise PriorError(f"{source}: missing column(s) {missing_cols}")
     t = t.loc[list(SEGMENT_KEYS), list(TABLE_COLUMNS)].astype(float)
-    for col in TABLE_COLUMNS:
-        lo, hi = (-1.0, 1.0) if col.startswith("delta") else (0.0, 1.0)
-        if col in RATE_COLUMNS:
-            lo, hi = 0.0, np.inf
+    for col, (lo, hi) in COLUMN_BOUNDS.items():
         for seg, v in t[col].items():
             if not np.isfinite(v) or v < lo or v > hi or (col in RATE_COLUMNS and v <= 0):
                 kind = "a positive rate" if col in RATE_COLUMNS else f"within [{lo:g}, {hi:g}]"

@@ -16,4 +16,10 @@ def test_console_script_version():
         [sys.executable, "-m", "bayes.cli", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().startswith("bayes ")
-    assert main is not None
+
+
+def test_bad_input_exits_2_naming_the_file(tmp_path, capsys):
+    missing = tmp_path / "nowhere.csv"
+    assert main(["photos", "fit", "--data", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bayes: error:") and "nowhere.csv" in err and "not found" in err

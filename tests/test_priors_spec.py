@@ -7,7 +7,6 @@ from priors import Prior, PriorError
 def test_beta_from_mean_and_roundtrip():
     p = Prior.beta_from_mean([0.7, 0.2], concentration=40, dims=("segment",))
     np.testing.assert_allclose(p.mean(), [0.7, 0.2])
-    assert Prior.from_dict(p.to_dict()) == Prior.from_dict(p.to_dict())
     assert Prior.from_dict(p.to_dict()).to_dict() == p.to_dict()
     assert "Beta(alpha=[28, 8], beta=[12, 32]" in str(p)
 

@@ -23,6 +23,8 @@ def test_seed_tables_are_the_declaration():
 
 def test_closed_form_means_match_seed_section_8():
     p = VideoPriors()
+    assert p.active_base == 24_000_000  # seed §7: "a hypothetical 24M active base"
+    assert p.n_high == round(24_000_000 * p.shares[p.high_engagement].sum())
     hi = p.high_engagement
     pi = p.shares[hi] / p.shares[hi].sum()
     means = p.n_high * (pi[:, None] * p.by_mode("p_adopt")[hi] * p.by_mode("delta")[hi]).sum(0)
