@@ -68,6 +68,11 @@ def load(path: str | Path):
     return idata
 
 
+def _per_draw(da) -> int:
+    """Elements of a posterior variable per (chain, draw)."""
+    return int(da.size // max(1, da.sizes.get("chain", 1) * da.sizes.get("draw", 1)))
+
+
 def pick_vars(idata, var=None, max_size: int = 16) -> list[str]:
     """Variables to summarise: ``var`` if given (checked), else every posterior variable
     with at most ``max_size`` elements per draw (the rest are listed as skipped)."""
@@ -77,12 +82,7 @@ def pick_vars(idata, var=None, max_size: int = 16) -> list[str]:
         if missing:
             raise InputError(f"unknown variable(s) {missing}; the file has {list(post.data_vars)}")
         return list(var)
-    out = []
-    for name, da in post.data_vars.items():
-        per_draw = int(da.size // max(1, da.sizes.get("chain", 1) * da.sizes.get("draw", 1)))
-        if per_draw <= max_size:
-            out.append(str(name))
-    return out
+    return [str(name) for name, da in post.data_vars.items() if _per_draw(da) <= max_size]
 
 
 def inspect(
@@ -118,13 +118,7 @@ def inspect(
         files["trace"] = save_figure(
             axes.ravel()[0].figure, folder / f"{path.stem}_trace.png", close=True
         )
-        n_plots = sum(
-            int(
-                idata.posterior[v].size
-                // (idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"])
-            )
-            for v in names
-        )
+        n_plots = sum(_per_draw(idata.posterior[v]) for v in names)
         with az.rc_context({"plot.max_subplots": max(40, n_plots)}):
             axes = az.plot_posterior(idata, var_names=names, hdi_prob=HDI_PROB)
         fig = axes.ravel()[0].figure if hasattr(axes, "ravel") else axes.figure
