@@ -17,15 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import InputError
-from models.signup import (
-    DEFAULT_ALPHA,
-    HierarchicalSignupModel,
-    aggregate_pairs,
-    eb_scores,
-    encode_events,
-    encode_signups,
-    topic_priors,
-)
+from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, count_pairs, eb_scores
 
 __all__ = [
     "AudienceResult",
@@ -315,10 +307,8 @@ def score(
     inp = load_inputs(events, campaigns, signups)
     timings["load"] = time.perf_counter() - t0
     t = time.perf_counter()
-    codes = encode_events(inp.events, inp.topic_of_campaign)
-    s_email, s_topic, _ = encode_signups(inp.signups, inp.topic_of_campaign, codes)
-    pairs = aggregate_pairs(codes, s_email, s_topic)
-    priors = topic_priors(pairs)
+    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+    pairs, priors = counts.pairs, counts.topics
     timings["count"] = time.perf_counter() - t
     t = time.perf_counter()
     scored, model = score_pairs(
@@ -326,12 +316,12 @@ def score(
     )
     timings["score"] = time.perf_counter() - t
     t = time.perf_counter()
-    audience, funnel = apply_rules(scored, rules, as_of=codes.as_of)
+    audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
     expected = expected_signups(audience, model, prob=prob)
     timings["rules"] = time.perf_counter() - t
     info = {
-        "n_events": codes.n_raw,
-        "n_unique_events": codes.n_unique,
+        "n_events": counts.n_events,
+        "n_unique_events": counts.n_unique_events,
         "n_pairs": int(len(pairs)),
         "sources": inp.sources,
     }
@@ -345,7 +335,7 @@ def score(
         scored=scored,
         method=method,
         rules=rules,
-        as_of=rules.as_of or codes.as_of,
+        as_of=rules.as_of or counts.as_of,
         timings=timings,
         model=model,
         info=info,
