@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -280,6 +280,21 @@ def _codes_in(values, book: pd.Index, what: str) -> np.ndarray:
     return np.where(codes < 0, -1, idx[codes]).astype(np.int64)
 
 
+def _topic_codes_of_campaigns(
+    campaign_ids, topic_of_campaign: pd.Series, topics: pd.Index, message: str
+) -> np.ndarray:
+    """Topic code (position in ``topics``) of every row's campaign, computed on the unique ids;
+    a campaign without a topic in ``topics`` raises ``ValueError(f"{message}: [ids]")``."""
+    camp = topic_of_campaign.dropna()
+    camp_topic = pd.Series(topics.get_indexer(camp.to_numpy()), camp.index)
+    codes, uniques = pd.factorize(campaign_ids)
+    per_camp = camp_topic.reindex(pd.Index(np.asarray(uniques, dtype=object)))
+    if per_camp.isna().any() or (per_camp < 0).any():
+        bad = list(per_camp.index[per_camp.isna() | (per_camp < 0)][:5])
+        raise ValueError(f"{message}: {bad}")
+    return per_camp.to_numpy(np.int64)[codes]
+
+
 def encode_events(
     events: pd.DataFrame, topic_of_campaign: pd.Series, *, topics: pd.Index | None = None
 ) -> EventCodes:
@@ -292,18 +307,11 @@ def encode_events(
     n_raw = len(events)
     email_codes, emails = normalize_emails(events["email"])
     etype = _codes_in(events["event_type"], pd.Index(EVENT_TYPES), "event_type").astype(np.int8)
-    topic_of_campaign = topic_of_campaign.dropna()
     if topics is None:
-        topics = pd.Index(pd.unique(topic_of_campaign.to_numpy()), dtype=object)
-    camp_topic = pd.Series(
-        topics.get_indexer(topic_of_campaign.to_numpy()), topic_of_campaign.index
+        topics = pd.Index(pd.unique(topic_of_campaign.dropna().to_numpy()), dtype=object)
+    topic = _topic_codes_of_campaigns(
+        events["campaign_id"], topic_of_campaign, topics, "campaign_id(s) without a topic"
     )
-    camp_codes, camp_uniques = pd.factorize(events["campaign_id"])
-    per_camp = camp_topic.reindex(pd.Index(np.asarray(camp_uniques, dtype=object)))
-    if per_camp.isna().any() or (per_camp < 0).any():
-        bad = list(per_camp.index[per_camp.isna() | (per_camp < 0)][:5])
-        raise ValueError(f"campaign_id(s) without a topic: {bad}")
-    topic = per_camp.to_numpy(np.int64)[camp_codes]
     msg = events["msg_id"].to_numpy()
     if not (
         np.issubdtype(msg.dtype, np.integer) and len(msg) and 0 <= msg.min() and msg.max() < 2**59
@@ -349,14 +357,12 @@ def encode_signups(signups: pd.DataFrame | None, topic_of_campaign: pd.Series, c
         idx[new] = len(codes.emails) + np.arange(new.sum())
         codes.emails = codes.emails.append(pd.Index(extra, dtype=object))
     email = idx[raw]
-    camp_topic = topic_of_campaign.dropna()
-    tcode = pd.Series(codes.topics.get_indexer(camp_topic.to_numpy()), camp_topic.index)
-    ccodes, cuniq = pd.factorize(signups["campaign_id"])
-    per = tcode.reindex(pd.Index(np.asarray(cuniq, dtype=object)))
-    if per.isna().any() or (per < 0).any():
-        bad = list(per.index[per.isna() | (per < 0)][:5])
-        raise ValueError(f"signups reference campaign_id(s) without a topic in the events: {bad}")
-    topic = per.to_numpy(np.int64)[ccodes]
+    topic = _topic_codes_of_campaigns(
+        signups["campaign_id"],
+        topic_of_campaign,
+        codes.topics,
+        "signups reference campaign_id(s) without a topic in the events",
+    )
     ts_ns = None
     if "signup_ts" in signups.columns:
         ts_ns = to_utc(signups["signup_ts"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
@@ -439,7 +445,6 @@ class SignupCounts:
     as_of: pd.Timestamp | None
     n_events: int
     n_unique_events: int
-    info: dict = field(default_factory=dict)
 
 
 def count_pairs(

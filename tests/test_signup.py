@@ -19,6 +19,7 @@ from bayes.signup.data import load_inputs, parse_timestamps
 from bayes.signup.generate import generate_signup_data, write_signup_data
 from models.signup import (
     HierarchicalSignupModel,
+    campaign_topics,
     count_pairs,
     eb_rate,
     eb_scores,
@@ -401,3 +402,19 @@ def test_parquet_timestamp_column_and_large_strings(tmp_path):
         got = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
         pd.testing.assert_frame_equal(got.pairs, ref.pairs, check_categorical=False)
         assert got.as_of == ref.as_of
+
+
+def test_encoding_rejects_campaigns_without_a_topic():
+    from models.signup import encode_events, encode_signups
+
+    events, campaigns, signups = _toy()
+    topic_of = campaign_topics(campaigns)
+    with pytest.raises(ValueError, match=r"^campaign_id\(s\) without a topic: \['c9'\]"):
+        encode_events(events.assign(campaign_id="c9"), topic_of)
+    codes = encode_events(events, topic_of)
+    with pytest.raises(ValueError, match=r"signups reference .* in the events: \['c9'\]"):
+        encode_signups(signups.assign(campaign_id="c9"), topic_of, codes)
+    # a topic the events never use is unknown to their code book
+    only_c1 = encode_events(events[events.campaign_id == "c1"], topic_of[["c1"]])
+    with pytest.raises(ValueError, match=r"\['c3'\]"):
+        encode_signups(signups.iloc[[1]], topic_of, only_c1)
