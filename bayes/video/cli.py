@@ -198,27 +198,17 @@ def format_simulation(summary: dict, priors) -> str:
     """The readable report of ``bayes video simulate`` (without ``--json``)."""
     import pandas as pd
 
+    from bayes.video.decision import decision_table
+
     k = 1e3
-    rows = []
-    for name in ("integrated", "standalone", "difference"):
-        s = summary[name]
-        rows.append(
-            {
-                "": name if name != "difference" else "standalone − integrated",
-                "mean": s["mean"] / k,
-                "sd": s["sd"] / k,
-                "p5": s["p5"] / k,
-                "p50": s["p50"] / k,
-                "p95": s["p95"] / k,
-            }
-        )
+    table = decision_table(summary, k)[["", "mean", "sd", "p5", "p50", "p95"]]
     run = summary["run"]
     lines = [
         f"Video strategy — preset {run['preset']}, {run['draws']} runs, seed {run['seed']}, "
         f"population {run['population']} (N = {summary['n_population']:,})",
         "",
         "Incremental Core_90d users ΔCore (thousands)",
-        pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:8.1f}"),
+        table.to_string(index=False, float_format=lambda x: f"{x:8.1f}"),
         "",
         f"P(standalone better) = {summary['difference']['p_standalone_better']:.3f}",
         "expected loss of choosing integrated = "
