@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import Column, read_table, validate_frame
+from priors.segments import SEGMENT_KEYS
 
 __all__ = [
     "CHANNELS",
@@ -119,9 +120,6 @@ SCHEMA: tuple[Column, ...] = (
     Column("prints_revenue_90d", "float", required=False, min=0),
 )
 
-# latent behavioural types, in the order of priors.segments.SEGMENT_KEYS
-_TYPES = ("power_prime", "prime_mid", "mixed_mid", "low_engaged")
-
 
 def _rows(*rows) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(x) for x in r) for r in rows)
@@ -131,8 +129,9 @@ def _rows(*rows) -> tuple[tuple[float, ...], ...]:
 class PhotosDGP:
     """Parameters of the Photos data-generating process (see the module docstring).
 
-    Rows of the per-type tables follow the latent types ``power_prime, prime_mid, mixed_mid,
-    low_engaged``; columns follow :data:`PRIME_STATUSES`, :data:`CLIENTS` or :data:`CHANNELS`.
+    Rows of the per-type tables follow the latent types, in the order of
+    :data:`priors.segments.SEGMENT_KEYS` (``power_prime, prime_mid, mixed_mid, low_engaged``);
+    columns follow :data:`PRIME_STATUSES`, :data:`CLIENTS` or :data:`CHANNELS`.
     """
 
     type_weights: tuple[float, ...] = (0.15, 0.235, 0.245, 0.37)
@@ -246,7 +245,7 @@ def generate_photos(
     n = int(n_rows)
 
     # 0. latent type and first login time
-    z = rng.choice(len(_TYPES), size=n, p=_norm(p.type_weights))
+    z = rng.choice(len(SEGMENT_KEYS), size=n, p=_norm(p.type_weights))
     start = pd.Timestamp(p.start, tz="UTC")
     ts = start + pd.to_timedelta(rng.integers(0, p.days * 86_400, size=n), unit="s")
 
@@ -341,7 +340,7 @@ def generate_photos(
         }
     )
     if return_latent:
-        df["latent_type"] = np.asarray(_TYPES, dtype=object)[z]
+        df["latent_type"] = np.asarray(SEGMENT_KEYS, dtype=object)[z]
         df["p_core_true"] = p_core
     return df
 
