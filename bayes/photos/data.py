@@ -259,12 +259,10 @@ def generate_photos(
     base = np.asarray(p.lead_base)[z]
     scale = np.asarray(p.lead_flag_scale)
     lead_p = np.clip(base[:, None] * scale[None, :], 0, 1)
-    lead_p[:, 0] = np.clip(
-        lead_p[:, 0] * np.where(channel == CHANNELS.index("Sharing"), 2.0, 1.0), 0, 0.95
-    )
-    lead_p[:, 1] = np.clip(
-        lead_p[:, 1] * np.where(channel == CHANNELS.index("Alexa"), 2.0, 1.0), 0, 0.95
-    )
+    for flag, boosting_channel in (("lead_group_sharing", "Sharing"), ("lead_wakescreen", "Alexa")):
+        j = LEAD_FLAGS.index(flag)
+        boost = np.where(channel == CHANNELS.index(boosting_channel), 2.0, 1.0)
+        lead_p[:, j] = np.clip(lead_p[:, j] * boost, 0, 0.95)
     leads = (rng.random((n, len(LEAD_FLAGS))) < lead_p).astype(np.int64)
     lead_any = leads.max(axis=1)
 
