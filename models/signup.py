@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from priors.signup import STAGES, signup_priors, topic_rate_variables
+from priors.signup import STAGES, TOPIC_PARAMS, signup_priors, topic_rate_variables
 from priors.spec import Prior
 
 __all__ = [
@@ -657,6 +657,23 @@ def _any_mask(c, y):
     return (np.asarray(y) >= 1) & (np.asarray(c) >= 1)
 
 
+def _sc_beta(a, b, c, y, signup_likelihood: str):
+    """``(a', b', mixture)``: the Beta posterior of :func:`sc_posterior_moment` and where it is
+    not one. ``"binomial"``: ``Beta(a + Y, b + C - Y)`` everywhere; ``"any"``: ``Beta(a, b + C)``
+    for ``Y = 0``, the prior ``Beta(a, b)`` for ``Y = 1, C = 0``, and for ``Y = 1, C >= 1``
+    (``mixture``, :func:`_any_mask`) a placeholder the caller replaces."""
+    if signup_likelihood == "binomial":
+        return a + y, b + c - y, np.zeros(np.shape(a), bool)
+    mixture = _any_mask(c, y)
+    return a, np.where(mixture, b, b + c), mixture
+
+
+def _log_beta_drop(a, b, c):
+    """``log(B(a, b) - B(a, b + c))`` for ``c >= 1``, via ``expm1`` (stable when the two are
+    close)."""
+    return special.betaln(a, b) + np.log(-np.expm1(special.betaln(a, b + c) - special.betaln(a, b)))
+
+
 def sc_posterior_moment(a, b, clicks, signed_up, k: int = 1, signup_likelihood: str = "any"):
     """``E[p^k | C, Y]`` of a recipient's signup-given-click rate with prior ``Beta(a, b)``.
 
@@ -676,21 +693,13 @@ def sc_posterior_moment(a, b, clicks, signed_up, k: int = 1, signup_likelihood: 
         np.asarray(a, float), np.asarray(b, float), np.asarray(clicks, float), signed_up
     )
     y = np.asarray(y, float)
-    if signup_likelihood == "binomial":
-        aa, bb = a + y, b + c - y
-        return np.exp(special.betaln(aa + k, bb) - special.betaln(aa, bb))
-    any_ = _any_mask(c, y)
-    bb = np.where(any_, b, b + c)  # Y = 0: Beta(a, b + C); Y = 1, C = 0: Beta(a, b)
-    out = np.atleast_1d(np.exp(special.betaln(a + k, bb) - special.betaln(a, bb)))
+    aa, bb, any_ = _sc_beta(a, b, c, y, signup_likelihood)
+    out = np.atleast_1d(np.exp(special.betaln(aa + k, bb) - special.betaln(aa, bb)))
     if any_.any():
         a1, b1, c1 = a[any_], b[any_], c[any_]
-        log_num = special.betaln(a1 + k, b1) + np.log(
-            -np.expm1(special.betaln(a1 + k, b1 + c1) - special.betaln(a1 + k, b1))
+        out[np.atleast_1d(any_)] = np.exp(
+            _log_beta_drop(a1 + k, b1, c1) - _log_beta_drop(a1, b1, c1)
         )
-        log_den = special.betaln(a1, b1) + np.log(
-            -np.expm1(special.betaln(a1, b1 + c1) - special.betaln(a1, b1))
-        )
-        out[np.atleast_1d(any_)] = np.exp(log_num - log_den)
     return out.reshape(a.shape)
 
 
@@ -730,10 +739,8 @@ def sample_sc_posterior(
     a, b, c, y = np.broadcast_arrays(
         np.asarray(a, float), np.asarray(b, float), np.asarray(clicks), np.asarray(signed_up)
     )
-    if signup_likelihood == "binomial":
-        return rng.beta(a + y, b + c - y)
-    any_ = _any_mask(c, y)
-    out = rng.beta(a, np.where(any_, b, b + np.where(y >= 1, 0, c)))
+    aa, bb, any_ = _sc_beta(a, b, c, y, signup_likelihood)
+    out = rng.beta(aa, bb)
     if any_.any():
         out[any_] = _sample_any_signed(rng, a[any_], b[any_], c[any_])
     return out
@@ -1054,10 +1061,7 @@ class HierarchicalSignupModel:
         rng = np.random.default_rng(self.random_seed + 2)
         coords = {"topic": list(map(str, stats["topics"]))}
 
-        def summaries(ds, n_max):
-            arrays = {
-                f"{st}_{p}": _draws_from(ds, f"{st}_{p}") for st in STAGES for p in ("mu", "kappa")
-            }
+        def summaries(arrays, n_max):
             n = arrays["click_mu"].shape[0]
             take = np.linspace(0, n - 1, min(n, n_max)).astype(int)
             sim = simulate_summaries(
@@ -1073,8 +1077,11 @@ class HierarchicalSignupModel:
                 coords={"chain": [0], "draw": np.arange(len(take)), **coords},
             )
 
-        post_pred = summaries(idata.posterior, self.predictive_draws)
-        prior_pred = summaries(idata.prior, self.predictive_draws)
+        draws = {k: _draws_from(idata.posterior, k) for k in TOPIC_PARAMS}
+        post_pred = summaries(draws, self.predictive_draws)
+        prior_pred = summaries(
+            {k: _draws_from(idata.prior, k) for k in TOPIC_PARAMS}, self.predictive_draws
+        )
         obs = xr.Dataset(
             {k: (("topic",), v) for k, v in _observed_summaries(stats).items()}, coords=coords
         )
@@ -1097,14 +1104,8 @@ class HierarchicalSignupModel:
         self.idata_ = idata
         self.stats_ = stats
         self.topics_ = stats["topics"]
-        self.draws_ = {
-            f"{st}_{p}": _draws_from(idata.posterior, f"{st}_{p}")
-            for st in STAGES
-            for p in ("mu", "kappa")
-        }
-        self.summary_ = az.summary(
-            idata, var_names=[f"{st}_{p}" for st in STAGES for p in ("mu", "kappa")], hdi_prob=0.9
-        )
+        self.draws_ = draws
+        self.summary_ = az.summary(idata, var_names=list(TOPIC_PARAMS), hdi_prob=0.9)
         return self
 
     @classmethod
@@ -1114,20 +1115,13 @@ class HierarchicalSignupModel:
         """A 'fitted' model whose posterior is a point mass (one draw): used to show that the
         seed's EB estimator is the special case ``kappa = 2``, ``mu = p0`` of the
         ``"binomial"`` signup likelihood."""
-        self = cls(signup_likelihood=signup_likelihood)
-        self.topics_ = pd.Index(list(topics), dtype=object)
-        n_t = len(self.topics_)
-
-        def row(v):
-            return np.broadcast_to(np.asarray(v, dtype=float), (n_t,))[None, :].copy()
-
-        self.draws_ = {
-            "click_mu": row(mu_click),
-            "click_kappa": row(kappa_click),
-            "sc_mu": row(mu_sc),
-            "sc_kappa": row(kappa_sc),
+        topics = pd.Index(list(topics), dtype=object)
+        values = (mu_click, kappa_click, mu_sc, kappa_sc)
+        draws = {
+            k: np.broadcast_to(np.asarray(v, dtype=float), (len(topics),)).copy()
+            for k, v in zip(TOPIC_PARAMS, values, strict=True)
         }
-        return self
+        return cls.from_draws(topics, draws, signup_likelihood=signup_likelihood)
 
     @classmethod
     def from_draws(
@@ -1137,8 +1131,7 @@ class HierarchicalSignupModel:
         each ``(draws, topic)`` (e.g. a fit done elsewhere, as in the calibration study)."""
         self = cls(signup_likelihood=signup_likelihood)
         self.topics_ = pd.Index(list(topics), dtype=object)
-        names = [f"{st}_{p}" for st in STAGES for p in ("mu", "kappa")]
-        self.draws_ = {k: np.atleast_2d(np.asarray(draws[k], dtype=float)) for k in names}
+        self.draws_ = {k: np.atleast_2d(np.asarray(draws[k], dtype=float)) for k in TOPIC_PARAMS}
         return self
 
     # ---------------------------------------------------------------- predict
@@ -1192,7 +1185,8 @@ class HierarchicalSignupModel:
         # ``max_draws`` samples: a subsample of the posterior draws, or the draws repeated when
         # there are fewer (a point posterior from :meth:`from_point` still gets real intervals)
         sub = np.linspace(0, n_d - 1, max_draws).round().astype(int)
-        sample = self._sample_p_signup(a_c[sub], b_c[sub], a_s[sub], b_s[sub], c, y, seed)
+        rng = np.random.default_rng(seed)
+        sample = self._sample_p_signup(rng, a_c[sub], b_c[sub], a_s[sub], b_s[sub], c, y)
         lo, hi = np.quantile(sample, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         out = pairs.copy()
         out["p_click"] = p_click[inv]
@@ -1203,8 +1197,8 @@ class HierarchicalSignupModel:
         out[f"p_signup_upper_{pct}"] = hi[inv]
         return out
 
-    def _sample_p_signup(self, a_c, b_c, a_s, b_s, c, y, seed):
-        rng = np.random.default_rng(seed)
+    def _sample_p_signup(self, rng, a_c, b_c, a_s, b_s, c, y):
+        """One draw per element of ``p_click * p_sc`` from the two recipient posteriors."""
         return rng.beta(a_c, b_c) * sample_sc_posterior(rng, a_s, b_s, c, y, self.signup_likelihood)
 
     def sample_p_signup(self, pairs: pd.DataFrame, *, seed: int = 0) -> np.ndarray:
@@ -1217,7 +1211,8 @@ class HierarchicalSignupModel:
         inv, t, s, c, y = self._combos(pairs)
         take = np.arange(self.draws_["click_mu"].shape[0])
         a_c, b_c, a_s, b_s = self._beta_params(t, s, c, take)
-        return self._sample_p_signup(a_c, b_c, a_s, b_s, c, y, seed)[:, inv]
+        rng = np.random.default_rng(seed)
+        return self._sample_p_signup(rng, a_c, b_c, a_s, b_s, c, y)[:, inv]
 
     def expected_signups_draws(
         self,
@@ -1249,9 +1244,8 @@ class HierarchicalSignupModel:
             total = np.zeros(len(sub))
             for start in range(0, len(inv), 200_000):
                 idx = inv[start : start + 200_000]
-                total += (
-                    rng.beta(a_c[:, idx], b_c[:, idx])
-                    * sample_sc_posterior(rng, a_s[:, idx], b_s[:, idx], c[idx], y[idx], lik)
+                total += self._sample_p_signup(
+                    rng, a_c[:, idx], b_c[:, idx], a_s[:, idx], b_s[:, idx], c[idx], y[idx]
                 ).sum(1)
             return total
         n1 = a_c + b_c

@@ -29,6 +29,7 @@ from priors.spec import Prior, PriorError
 __all__ = [
     "SIGNUP_PRIORS",
     "STAGES",
+    "TOPIC_PARAMS",
     "priors_table",
     "signup_priors",
     "topic_rate_variables",
@@ -36,6 +37,8 @@ __all__ = [
 
 #: the two stages of seed §5: click per send, signup given click
 STAGES: tuple[str, ...] = ("click", "sc")
+#: the per-topic deterministics :func:`topic_rate_variables` creates, stage by stage
+TOPIC_PARAMS: tuple[str, ...] = tuple(f"{st}_{p}" for st in STAGES for p in ("mu", "kappa"))
 
 
 def _logit(p: float) -> float:
