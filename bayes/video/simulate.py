@@ -30,6 +30,7 @@ the (α, β) grid.
 from __future__ import annotations
 
 import functools
+import json
 
 import numpy as np
 import xarray as xr
@@ -126,7 +127,7 @@ def _compiled_prior_sampler(priors_json: str):
 
     from priors.video import build_video_model
 
-    priors = VideoPriors.from_dict(__import__("json").loads(priors_json))
+    priors = VideoPriors.from_dict(json.loads(priors_json))
     model = build_video_model(priors)
     n = pt.lscalar("draws")
     batched = {rv: change_dist_size(rv, new_size=(n,), expand=True) for rv in model.free_RVs}
