@@ -98,14 +98,16 @@ def sensitivity_grid(
     diff_sum = np.zeros(na * nb)
     diff_sq = np.zeros(na * nb)
     int_sum = 0.0
-    per_run = len(mask[mask]) * (na * nb + 1) * (na + nb + 3)
+    n_seg = int(mask.sum())
+    scale = n_pop / users
+    per_run = n_seg * (na * nb + 1) * (na + nb + 3)
     block = max(1, _CHUNK_CELLS // per_run)
     for start in range(0, draws, block):
         r = min(block, draws - start)
         sl = slice(start, start + r) if params["baseline"].shape[0] > 1 else slice(0, 1)
-        b = np.broadcast_to(params["baseline"][sl][:, mask], (r, mask.sum()))
-        p = np.broadcast_to(params["adoption"][sl][:, mask], (r, mask.sum(), len(MODES)))
-        d = np.broadcast_to(params["uplift"][sl][:, mask], (r, mask.sum(), len(MODES)))
+        b = np.broadcast_to(params["baseline"][sl][:, mask], (r, n_seg))
+        p = np.broadcast_to(params["adoption"][sl][:, mask], (r, n_seg, len(MODES)))
+        d = np.broadcast_to(params["uplift"][sl][:, mask], (r, n_seg, len(MODES)))
         if preset == "seed":
             n = rng.multinomial(users, pi, size=r)  # segments drawn by π_c, per run
         else:
@@ -123,7 +125,6 @@ def sensitivity_grid(
         k = rect_counts(rng, n, x_cuts, y_cuts)
         _, core = rect_events(k, x_cuts, y_cuts, adopt_p, core_p, base)
         core_run = core.sum(axis=1).astype(float)  # (r, 1 + na*nb)
-        scale = n_pop / users
         dc_int = (core_run[:, 0] - (n * b).sum(axis=1)) * scale
         diff = (core_run[:, 1:] - core_run[:, :1]) * scale
         diff_sum += diff.sum(axis=0)
@@ -144,11 +145,10 @@ def sensitivity_grid(
             "draws": draws,
             "seed": int(seed),
             "population": population,
-            "n_sim": users if preset == "seed" else None,
         },
     )
-    if grid.attrs["n_sim"] is None:
-        del grid.attrs["n_sim"]
+    if preset == "seed":
+        grid.attrs["n_sim"] = users
     return grid
 
 
