@@ -82,6 +82,11 @@ class UpdateResult:
     priors: VideoPriors
     files: dict = field(default_factory=dict)
 
+    @property
+    def multiplier_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior draws of α and β (chains stacked), for :func:`plot_heatmap_posterior`."""
+        return _draws(self.idata, "alpha"), _draws(self.idata, "beta")
+
 
 # --------------------------------------------------------------------------- summaries
 
@@ -330,12 +335,14 @@ def plot_prior_posterior(idata, names: Sequence[str] = ("alpha", "beta")):
     return fig
 
 
-def plot_ppc(idata):
+def plot_ppc(idata, table: pd.DataFrame | None = None):
     """Posterior predictive check: per observed count, observed rate (dot) against the
-    posterior predictive 90% interval (bar), as a rate per user / per adopter."""
+    posterior predictive 90% interval (bar), as a rate per user / per adopter.
+
+    ``table`` is :func:`ppc_table` of ``idata`` when the caller already has it."""
     import matplotlib.pyplot as plt
 
-    tab = ppc_table(idata)
+    tab = ppc_table(idata) if table is None else table
     const = idata.constant_data
     variables = list(dict.fromkeys(tab["variable"]))
     fig, axes = plt.subplots(1, len(variables), figsize=(4.2 * len(variables), 0.5 * 8 + 1.5))
@@ -474,17 +481,18 @@ def write_update(result: UpdateResult, outdir: str | os.PathLike) -> dict[str, P
     PNGs (prior vs posterior, PPC, heatmap with (α̂, β̂), decision) into ``outdir``."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    a, b = _draws(result.idata, "alpha"), _draws(result.idata, "beta")
+    ppc = ppc_table(result.idata)
     files = {
         "posterior": write_netcdf(result.idata, out / "posterior.nc"),
-        "ppc_table": write_table(ppc_table(result.idata), out / "ppc.csv"),
+        "ppc_table": write_table(ppc, out / "ppc.csv"),
         "decision_table": write_table(decision_table(result.decision), out / "decision.csv"),
         "prior_posterior_plot": save_figure(
             plot_prior_posterior(result.idata), out / "prior_posterior_alpha_beta.png"
         ),
-        "ppc_plot": save_figure(plot_ppc(result.idata), out / "ppc.png"),
+        "ppc_plot": save_figure(plot_ppc(result.idata, ppc), out / "ppc.png"),
         "heatmap_plot": save_figure(
-            plot_heatmap_posterior(result.grid, a, b)[0], out / "heatmap_posterior.png"
+            plot_heatmap_posterior(result.grid, *result.multiplier_draws)[0],
+            out / "heatmap_posterior.png",
         ),
         "decision_plot": save_figure(plot_decision(result.delta_core), out / "decision.png"),
     }

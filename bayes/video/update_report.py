@@ -18,7 +18,7 @@ FULL = (5000, 1000, 1000, 4, 400)
 
 
 def demo_section(ctx) -> Section:
-    from bayes.io import save_figure, write_json, write_table
+    from bayes.io import save_figure, write_json, write_netcdf, write_table
     from bayes.video.pilot import generate_pilot, validate_pilot
     from bayes.video.update import (
         alpha_beta_table,
@@ -61,8 +61,6 @@ def demo_section(ctx) -> Section:
         source=pilot_path,
     )
     nc = ctx.posteriors / "video_update.nc"
-    from bayes.io import write_netcdf
-
     # the report folder is staged and renamed at the end: record the pilot's path inside it
     rel = str(pilot_path.relative_to(ctx.outdir))
     res.idata.attrs["data_source"] = res.summary["pilot"]["source"] = rel
@@ -78,18 +76,18 @@ def demo_section(ctx) -> Section:
     )
     f1 = save_figure(plot_prior_posterior(res.idata), ctx.figures / "video_prior_posterior.png")
     sec.figure(f1, "Prior vs posterior of α and β", report_dir=ctx.outdir)
-    f2 = save_figure(plot_ppc(res.idata), ctx.figures / "video_ppc.png")
+    ppc = ppc_table(res.idata)
+    f2 = save_figure(plot_ppc(res.idata, ppc), ctx.figures / "video_ppc.png")
     sec.figure(f2, "Posterior predictive check against the pilot counts", report_dir=ctx.outdir)
     sec.table(
-        ppc_table(res.idata),
+        ppc,
         "Posterior predictive check (ppp: two-sided posterior predictive p-value)",
         csv_path=ctx.tables / "video_ppc.csv",
         report_dir=ctx.outdir,
     )
-    a = res.idata.posterior["alpha"].to_numpy().ravel()
-    b = res.idata.posterior["beta"].to_numpy().ravel()
     f3 = save_figure(
-        plot_heatmap_posterior(res.grid, a, b)[0], ctx.figures / "video_heatmap_posterior.png"
+        plot_heatmap_posterior(res.grid, *res.multiplier_draws)[0],
+        ctx.figures / "video_heatmap_posterior.png",
     )
     sec.figure(f3, "(α̂, β̂) with 50% and 90% regions on the heatmap", report_dir=ctx.outdir)
     sec.table(
