@@ -505,16 +505,24 @@ def write_update(result: UpdateResult, outdir: str | os.PathLike) -> dict[str, P
 # --------------------------------------------------------------------------- pilot sizing
 
 
+def _beta_mean_var(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = a / (a + b)
+    return m, m * (1 - m) / (a + b + 1)
+
+
 def _prior_moments(priors: VideoPriors) -> dict[str, np.ndarray]:
+    """Beta parameters of p_adopt, and means and variances of p_adopt, baseline and δ."""
     decl = priors.declarations()
     pa = {k: np.asarray(v, float) for k, v in decl["p_adopt"].params.items()}
     bl = {k: np.asarray(v, float) for k, v in decl["baseline"].params.items()}
     dl = decl["delta"]
-    mb = bl["alpha"] / (bl["alpha"] + bl["beta"])
-    vb = mb * (1 - mb) / (bl["alpha"] + bl["beta"] + 1)
+    mb, vb = _beta_mean_var(bl["alpha"], bl["beta"])
+    mp, vp = _beta_mean_var(pa["alpha"], pa["beta"])
     return {
         "a0": pa["alpha"],  # (segment, mode)
         "b0": pa["beta"],
+        "mp": mp,
+        "vp": vp,
         "mb": mb,
         "vb": vb,
         "md": np.broadcast_to(np.asarray(dl.params["mu"], float), pa["alpha"].shape),
@@ -583,8 +591,7 @@ def approx_posterior(
     i_int, i_st = 0, 1
 
     # ---- prior moments for every segment as functions of (α, β): (draw, segment)
-    m_p = mom["a0"] / (mom["a0"] + mom["b0"])
-    v_p = m_p * (1 - m_p) / (mom["a0"] + mom["b0"] + 1)
+    m_p, v_p = mom["mp"], mom["vp"]
     er_s = alpha[:, None] * m_p[None, :, i_st]
     er2_s = alpha[:, None] ** 2 * (v_p[None, :, i_st] + m_p[None, :, i_st] ** 2)
     ed_s = beta[:, None] * mom["md"][None, :, i_st]
@@ -625,9 +632,8 @@ def approx_posterior(
             x = u[None, :] / alpha[:, None]  # p = u / α
             f = stats.beta.pdf(np.clip(x, 0, 1), mom["a0"][c, i_st], mom["b0"][c, i_st])
             f = np.where(x < 1, f, 0.0)
-            ef = f.mean(axis=1)
-            logw += np.log(np.maximum(ef, 1e-300)) - np.log(alpha)
-            safe = np.maximum(ef, 1e-300)
+            safe = np.maximum(f.mean(axis=1), 1e-300)
+            logw += np.log(safe) - np.log(alpha)
             ERs[:, c] = (f * u).mean(axis=1) / safe
             ER2s[:, c] = (f * u**2).mean(axis=1) / safe
             # Core: linear-Gaussian in x = (b, d_int, d_stand)
