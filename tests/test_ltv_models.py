@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+from scipy import optimize, stats
 
+from bayes.growth.ltv import PUBLISHED_CDNOW
 from models import ltv as M
-from priors.ltv import BGNBD_PRIORS, ltv_priors, prior_table, priors_to_json
+from priors.ltv import BGNBD_PARAMS, BGNBD_PRIORS, ltv_priors, prior_table, priors_to_json
 from priors.spec import Prior, PriorError
 
+# Oracle quoted from FHL05a Table 1 (CDNOW, weeks), deliberately not imported.
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 
@@ -31,6 +34,11 @@ def fitted(cdnow):
 
 def _rft(d):
     return d.frequency.to_numpy(float), d.recency.to_numpy(float), d["T"].to_numpy(float)
+
+
+@pytest.fixture(scope="module")
+def cdnow_map(cdnow):
+    return M.map_bgnbd(*_rft(cdnow))
 
 
 def test_priors_table_is_declared_once_and_serialisable():
@@ -148,30 +156,63 @@ def test_model_has_named_dims_and_rejects_bad_rows(cdnow):
         M.build_bgnbd_model([1, 2], [5.0, 9.0], [4.0, 10.0])
 
 
-def test_map_within_one_percent_of_lifetimes_mle(cdnow, fitted):
+def test_map_within_one_percent_of_lifetimes_mle(cdnow_map, fitted):
     bgf, _ = fitted
-    mp = M.map_bgnbd(*_rft(cdnow))
+    mp = cdnow_map
     for k, v in bgf.params_.items():
         assert mp[k] == pytest.approx(v, rel=0.01), k
 
 
-@pytest.mark.slow
-def test_posterior_medians_within_ten_percent_of_published(cdnow):
-    idata = M.fit_bgnbd(*_rft(cdnow), draws=500, tune=500, chains=2, seed=1)
+def test_published_cdnow_values(cdnow, cdnow_map):
+    """FHL05a Table 1: the MLE of our NumPy likelihood rounds to r=0.243, alpha=4.414,
+    a=0.793, b=2.426 at the published 3 decimals; the posterior mode is within 1% of them
+    (0.6% measured: log-scale priors); the constant the reports show is the paper's."""
+    assert PUBLISHED_CDNOW == PUBLISHED
+    c = M.compress_rfm(*_rft(cdnow))
+    res = optimize.minimize(
+        lambda z: -M.bgnbd_loglike(*np.exp(z), c.x, c.t_x, c.T, c.weight),
+        np.zeros(4),
+        method="Nelder-Mead",
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 20_000},
+    )
+    assert res.success
+    mle = dict(zip(BGNBD_PARAMS, np.exp(res.x), strict=True))
+    assert {k: round(float(v), 3) for k, v in mle.items()} == PUBLISHED
     for k, v in PUBLISHED.items():
-        assert float(idata.posterior[k].median()) == pytest.approx(v, rel=0.10), k
-    assert str(BGNBD_PRIORS["r"]).startswith("LogNormal")
+        assert cdnow_map[k] == pytest.approx(v, rel=0.01), k
 
 
-@pytest.mark.slow
-def test_recovery_truth_inside_90_percent_intervals():
-    rng = np.random.default_rng(11)
-    truth = {"r": 0.3, "alpha": 5.0, "a": 0.7, "b": 2.0, "p": 5.0, "q": 4.0, "v": 12.0}
-    T = rng.integers(20, 60, 6000).astype(float)
-    x, tx = M.simulate_bgnbd(rng, truth["r"], truth["alpha"], truth["a"], truth["b"], T)
-    tx = np.round(tx, 1)  # on a grid, as real data are: compression pays off
-    m = M.simulate_gamma_gamma(rng, truth["p"], truth["q"], truth["v"], x)
-    idata = M.fit_ltv(x, tx, T, np.nan_to_num(m), draws=500, tune=500, chains=2, seed=3)
-    for k, v in truth.items():
-        lo, hi = np.quantile(idata.posterior[k].values, [0.05, 0.95])
-        assert lo < v < hi, (k, lo, v, hi)
+def _numpy_logp(z, x, tx, T):
+    """BG/NBD log posterior density on the log scale with NumPy/SciPy only."""
+    prior = sum(
+        stats.norm(BGNBD_PRIORS[k].params["mu"], BGNBD_PRIORS[k].params["sigma"]).logpdf(zk)
+        for k, zk in zip(BGNBD_PARAMS, z, strict=True)
+    )
+    return M.bgnbd_loglike(*np.exp(z), x, tx, T) + prior
+
+
+def test_factored_model_logp_equals_numpy_loglike(cdnow):
+    """The sampler's likelihood (``_bgnbd_terms_factored`` in a ``pm.Potential``) is the NumPy
+    ``bgnbd_loglike`` (FHL05a eq. 6, checked against lifetimes above): model logp equals it
+    plus the log-scale Normal priors, at the MLE and away from it, on CDNOW and on simulated
+    data with unequal ``T``; the model gradient matches central differences of the NumPy form
+    (step 1e-5: rounding error ~eps |logp| / h ~ 3e-7 absolute, measured 4e-7; atol 1e-5)."""
+    rng = np.random.default_rng(5)
+    T_sim = rng.integers(5, 60, 3000).astype(float)
+    x_sim, tx_sim = M.simulate_bgnbd(rng, 0.5, 3.0, 1.2, 2.5, T_sim)
+    points = [PUBLISHED, {"r": 1.7, "alpha": 0.6, "a": 0.2, "b": 9.0}]
+    for x, tx, T in (_rft(cdnow), (x_sim, np.round(tx_sim, 2), T_sim)):
+        assert (x == 0).any() and (x > 0).any() and np.unique(T).size > 1
+        model = M.build_bgnbd_model(x, tx, T)
+        logp, dlogp = model.compile_logp(), model.compile_dlogp()
+        assert [v.name for v in model.value_vars] == [f"log_{k}" for k in BGNBD_PARAMS]
+        for theta in points:
+            z = np.log([theta[k] for k in BGNBD_PARAMS])
+            point = {f"log_{k}": zk for k, zk in zip(BGNBD_PARAMS, z, strict=True)}
+            assert logp(point) == pytest.approx(_numpy_logp(z, x, tx, T), rel=1e-10)
+            h = 1e-5
+            fd = [
+                (_numpy_logp(z + h * e, x, tx, T) - _numpy_logp(z - h * e, x, tx, T)) / (2 * h)
+                for e in np.eye(4)
+            ]
+            np.testing.assert_allclose(dlogp(point), fd, rtol=1e-6, atol=1e-5)
