@@ -80,15 +80,8 @@ COUNT_FEATURES: tuple[str, ...] = (
 FEATURES: tuple[str, ...] = CATEGORICAL_FEATURES + BINARY_FEATURES + COUNT_FEATURES
 
 #: K-means inputs (seed §4: early behaviour + platform + Prime); counts enter as log1p
-SEGMENT_FEATURES: tuple[str, ...] = (
-    "n_upload_events_7d",
-    "n_app_launch_7d",
-    "n_photo_view_events_7d",
-    "n_notifications_opened_7d",
-    "n_distinct_platforms_7d",
-    "prime_status_at_first_login",
-)
-_LOG_COUNTS = SEGMENT_FEATURES[:4]
+SEGMENT_FEATURES: tuple[str, ...] = COUNT_FEATURES + ("prime_status_at_first_login",)
+_LOG_COUNTS = COUNT_FEATURES[:4]
 _MOBILE = ("Android", "iOS")
 
 
