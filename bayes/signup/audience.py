@@ -18,6 +18,7 @@ import pandas as pd
 
 from bayes.io import InputError
 from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, count_pairs, eb_scores
+from priors.signup import TOPIC_PARAMS
 
 __all__ = [
     "AudienceResult",
@@ -394,7 +395,7 @@ def write_posterior(model: HierarchicalSignupModel, path, *, data_hash: str | No
     return write_netcdf(idata, path)
 
 
-_DIAG_VARS = [f"{s}_{p}" for s in ("click", "sc") for p in ("mu", "kappa")]
+_DIAG_VARS = list(TOPIC_PARAMS)
 
 
 def _ess_min(model) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from models.signup import (
+    EVENT_TYPES,
     HierarchicalSignupModel,
     aggregate_pairs,
     eb_scores,
@@ -31,7 +32,7 @@ from models.signup import (
 
 __all__ = ["BacktestResult", "backtest", "brier_score", "log_loss"]
 
-_SEND, _CLICK, _SIGNUP = 0, 2, 3
+_SEND, _CLICK, _SIGNUP = (EVENT_TYPES.index(e) for e in ("send", "click", "signup"))
 
 
 def log_loss(y, p, eps: float = 1e-12) -> float:

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.signup import EVENT_TYPES
+
 __all__ = ["TOPIC_NAMES", "SyntheticSignupData", "generate_signup_data", "write_signup_data"]
 
 TOPIC_NAMES: tuple[str, ...] = (
@@ -198,7 +200,7 @@ def generate_signup_data(
     complaint = rng.random(n_s) < complaint_rate
     later_ts = send_ts + (rng.uniform(1, 1440, n_s) * _NS_MIN).astype(np.int64)
 
-    # ---- events
+    # ---- events (codes index EVENT_TYPES: send, open, click, signup, unsubscribe, complaint)
     parts = [
         (np.ones(n_s, bool), 0, send_ts),
         (opened, 1, open_ts),
@@ -249,9 +251,7 @@ def generate_signup_data(
             "email": pd.arrays.ArrowStringArray(
                 variants.take(pa.array(variant * n_recipients + ev_rec))
             ),
-            "event_type": pd.Categorical.from_codes(
-                ev_type, ["send", "open", "click", "signup", "unsubscribe", "complaint"]
-            ),
+            "event_type": pd.Categorical.from_codes(ev_type, list(EVENT_TYPES)),
             "event_ts": _ts_strings(
                 ev_ts, rng.random(n_ev) < zoned_rate, rng.integers(0, len(OFFSETS), n_ev)
             ),
