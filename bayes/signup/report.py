@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.report import Section
+from priors.signup import STAGES
 
 __all__ = ["demo_section", "plot_concentrations", "topic_posterior_table"]
 
@@ -16,17 +17,17 @@ def topic_posterior_table(model, topic_truth: pd.DataFrame | None = None) -> pd.
     """Per topic and stage: posterior mean and 90% interval of ``mu`` and ``kappa`` (and the
     truth when known), beside the seed's fixed ``kappa = 2``."""
     post = model.idata_.posterior
+    truth = None if topic_truth is None else topic_truth.set_index("topic")
     rows = []
-    for stage in ("click", "sc"):
+    for stage in STAGES:
         for topic in post.topic.values:
             row = {"stage": stage, "topic": str(topic)}
             for p in ("mu", "kappa"):
                 v = post[f"{stage}_{p}"].sel(topic=topic).values.ravel()
                 row[f"{p}_mean"] = float(v.mean())
                 row[f"{p}_q05"], row[f"{p}_q95"] = (float(q) for q in np.quantile(v, [0.05, 0.95]))
-                if topic_truth is not None:
-                    t = topic_truth.set_index("topic")
-                    row[f"{p}_true"] = float(t.loc[str(topic), f"{p}_{stage}"])
+                if truth is not None:
+                    row[f"{p}_true"] = float(truth.loc[str(topic), f"{p}_{stage}"])
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -37,7 +38,7 @@ def plot_concentrations(table: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=False)
-    for ax, stage in zip(axes, ("click", "sc"), strict=True):
+    for ax, stage in zip(axes, STAGES, strict=True):
         t = table[table["stage"] == stage].reset_index(drop=True)
         y = np.arange(len(t))
         ax.hlines(y, t["kappa_q05"], t["kappa_q95"], color="C0", lw=3, label="90% posterior")
