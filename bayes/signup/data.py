@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes.io import Column, InputError, read_table, row_numbers
+from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
 from models.signup import EVENT_TYPES, campaign_topics, parse_utc_ns
 
 __all__ = [
@@ -290,8 +290,6 @@ def read_events(path: str | Path) -> pd.DataFrame:
 def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Read/validate the campaigns table; return it and the ``campaign_id -> topic`` map
     (seed §2: the ``topic`` column, else parsed from ``subject``/``name``)."""
-    from bayes.io import validate_frame
-
     if isinstance(path_or_frame, pd.DataFrame):
         source = source or "<campaigns>"
         df = validate_frame(path_or_frame, CAMPAIGN_COLUMNS, source=source)
@@ -322,8 +320,6 @@ def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.Data
 
 def read_signups(path_or_frame, *, source: str | None = None) -> pd.DataFrame:
     """Read/validate the signups table (``email, campaign_id, signup_ts``)."""
-    from bayes.io import validate_frame
-
     if isinstance(path_or_frame, pd.DataFrame):
         return validate_frame(path_or_frame, SIGNUP_COLUMNS, source=source or "<signups>")
     return read_table(path_or_frame, SIGNUP_COLUMNS)
