@@ -200,7 +200,14 @@ def _cmd_score(args) -> int:
     )
     model = _model(args) if args.method == "hierarchical" else None
     result = score(
-        args.events, args.campaigns, args.signups, rules=rules, method=args.method, model=model
+        args.events,
+        args.campaigns,
+        args.signups,
+        rules=rules,
+        method=args.method,
+        alpha_c=args.alpha_c,
+        alpha_sc=args.alpha_sc,
+        model=model,
     )
     out = write_audience(result.audience, args.out)
     summary = result.summary()
