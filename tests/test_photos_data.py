@@ -174,3 +174,22 @@ def test_empty_file_is_rejected(tmp_path):
     header_only.write_text(",".join(c.name for c in SCHEMA) + "\n")
     with pytest.raises(InputError, match="empty"):
         read_photos(header_only)
+
+
+def test_generator_columns_are_the_model_features():
+    """The generator (bayes) and the classifiers (models) each declare the column names, since
+    importing models.core_activation pulls scikit-learn into ``bayes photos generate``; the two
+    declarations must agree."""
+    from models.core_activation import (
+        BINARY_FEATURES,
+        CATEGORICAL_FEATURES,
+        COUNT_FEATURES,
+        FEATURES,
+        TARGET,
+    )
+
+    assert COUNT_COLUMNS == COUNT_FEATURES
+    assert LEAD_FLAGS + ("lead_any",) == BINARY_FEATURES
+    required = {c.name for c in SCHEMA if c.required}
+    assert set(FEATURES) | {TARGET} <= required
+    assert set(CATEGORICAL_FEATURES) <= {c.name for c in SCHEMA if c.allowed}
