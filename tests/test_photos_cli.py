@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bayes.cli import build_parser, main
-from bayes.photos.data import generate_photos
+from bayes.photos.data import SCHEMA, generate_photos
 from priors.segments import SEGMENT_KEYS, segments_from_table
 
 
@@ -101,7 +101,11 @@ def test_help_teaches_with_examples():
     verbs = sub._subparsers._group_actions[0].choices
     assert {"generate", "fit"} <= set(verbs)
     assert "examples:" in verbs["generate"].format_help()
-    assert "required columns" in verbs["fit"].format_help()
+    fit_help = verbs["fit"].format_help()
+    assert "required columns" in fit_help
+    for col in SCHEMA:
+        if col.required:
+            assert col.name in fit_help, col.name
 
 
 def test_demo_section_quick_feeds_the_video_priors(tmp_path):
