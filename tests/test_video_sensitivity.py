@@ -93,3 +93,15 @@ def test_plot_is_diverging_centred_at_zero(grid, tmp_path):
     assert ax.get_xlabel().startswith("α") and ax.get_ylabel().startswith("β")
     path = save_figure(fig, tmp_path / "heat.png")
     assert path.stat().st_size > 1000
+
+
+def test_section_9_1_within_monte_carlo_error(grid):
+    """§9.1 with tolerances from the Monte Carlo error (mc_se_max, 2000 runs per cell):
+    D(1, 1) is the seed's −58k up to its rounding (1k); red (D < 0 by more than Z se) along
+    α ∈ [0.8, 1.2] at β = 1 and β ∈ [0.8, 1.2] at α = 1; clearly blue (D > 0 by more than Z se)
+    on α ∈ [1.4, 1.6] × β ∈ [1.3, 1.5]."""
+    tol = Z * grid.attrs["mc_se_max"]
+    assert abs(grid.sel(alpha=1.0, beta=1.0).item() - (-58_000)) < 1_000 + tol
+    assert (grid.sel(alpha=slice(0.8, 1.2), beta=1.0) < -tol).all()
+    assert (grid.sel(alpha=1.0, beta=slice(0.8, 1.2)) < -tol).all()
+    assert (grid.sel(alpha=slice(1.4, 1.6), beta=slice(1.3, 1.5)) > tol).all()
