@@ -216,3 +216,25 @@ def test_factored_model_logp_equals_numpy_loglike(cdnow):
                 for e in np.eye(4)
             ]
             np.testing.assert_allclose(dlogp(point), fd, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_posterior_medians_within_ten_percent_of_published(cdnow):
+    idata = M.fit_bgnbd(*_rft(cdnow), draws=500, tune=500, chains=2, seed=1)
+    for k, v in PUBLISHED.items():
+        assert float(idata.posterior[k].median()) == pytest.approx(v, rel=0.10), k
+    assert str(BGNBD_PRIORS["r"]).startswith("LogNormal")
+
+
+@pytest.mark.slow
+def test_recovery_truth_inside_90_percent_intervals():
+    rng = np.random.default_rng(11)
+    truth = {"r": 0.3, "alpha": 5.0, "a": 0.7, "b": 2.0, "p": 5.0, "q": 4.0, "v": 12.0}
+    T = rng.integers(20, 60, 6000).astype(float)
+    x, tx = M.simulate_bgnbd(rng, truth["r"], truth["alpha"], truth["a"], truth["b"], T)
+    tx = np.round(tx, 1)  # on a grid, as real data are: compression pays off
+    m = M.simulate_gamma_gamma(rng, truth["p"], truth["q"], truth["v"], x)
+    idata = M.fit_ltv(x, tx, T, np.nan_to_num(m), draws=500, tune=500, chains=2, seed=3)
+    for k, v in truth.items():
+        lo, hi = np.quantile(idata.posterior[k].values, [0.05, 0.95])
+        assert lo < v < hi, (k, lo, v, hi)
