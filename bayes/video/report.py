@@ -52,7 +52,7 @@ def segment_comparison(priors, measured: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 
 def demo_section(ctx) -> Section:
-    from bayes.io import save_figure, write_json
+    from bayes.io import save_figure, write_json, write_table
     from bayes.video.decision import (
         decision_table,
         plot_decision,
@@ -141,9 +141,7 @@ def demo_section(ctx) -> Section:
 
     # --- sensitivity (§9)
     grid = sensitivity_grid(priors, draws=GRID_DRAWS[q], seed=ctx.seed, preset="seed")
-    grid.to_dataframe().reset_index().pipe(
-        lambda df: df.to_csv(ctx.tables / "video_sensitivity.csv", index=False)
-    )
+    write_table(grid.to_dataframe().reset_index(), ctx.tables / "video_sensitivity.csv")
     fig, _ = plot_sensitivity(grid)
     sec.figure(
         save_figure(fig, ctx.figures / "video_sensitivity.png"),
