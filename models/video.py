@@ -76,7 +76,6 @@ class PilotLayout:
     rows: tuple[str, ...]
     seg: np.ndarray
     mode: np.ndarray
-    is_arm: np.ndarray
     arm_rows: np.ndarray
     usage_rows: np.ndarray
     has_minutes: bool
@@ -112,7 +111,6 @@ def pilot_layout(pilot: pd.DataFrame) -> PilotLayout:
         rows=rows,
         seg=seg.astype(int),
         mode=mode,
-        is_arm=is_arm,
         arm_rows=np.flatnonzero(is_arm),
         usage_rows=np.flatnonzero(has_sessions),
         has_minutes=bool(has_minutes and has_sessions.any()),
