@@ -88,18 +88,16 @@ def validate_pilot(df: pd.DataFrame, *, source: str = "<pilot>") -> pd.DataFrame
     if dup.any():
         fail("duplicate segment × arm rows", "arm", dup)
     adopters = out["adopters"].to_numpy()
-    if "video_sessions_7d" in out:
-        s = out["video_sessions_7d"].to_numpy(dtype=float)
-        bad = (control | (adopters == 0)) & (np.nan_to_num(s) > 0)
-        if bad.any():
-            fail("sessions reported for a row without adopters", "video_sessions_7d", bad)
+    s = (
+        out["video_sessions_7d"].to_numpy(dtype=float)
+        if "video_sessions_7d" in out
+        else np.full(len(out), np.nan)
+    )
+    bad = (control | (adopters == 0)) & (np.nan_to_num(s) > 0)
+    if bad.any():
+        fail("sessions reported for a row without adopters", "video_sessions_7d", bad)
     if "video_minutes_7d" in out:
         m = out["video_minutes_7d"].to_numpy(dtype=float)
-        s = (
-            out["video_sessions_7d"].to_numpy(dtype=float)
-            if "video_sessions_7d" in out
-            else np.full(len(out), np.nan)
-        )
         bad = ~np.isnan(m) & ~control & np.isnan(s)
         if bad.any():
             fail("minutes need video_sessions_7d on the same row", "video_minutes_7d", bad)
