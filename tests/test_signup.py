@@ -30,11 +30,11 @@ from models.signup import (
 # ----------------------------------------------------------------------------- §8 examples
 
 P0 = pd.DataFrame({"topic": ["T"], "p0_click": [0.020], "p0_sc": [0.050]})
-# (S, C, Y, quoted p_click, quoted p_sc, quoted p_signup, printed decimals of p_signup)
+# (S, C, Y, quoted p_click, quoted p_sc, quoted p_signup)
 EXAMPLES = {
-    "A": (4, 1, 0, 0.173, 0.033, 0.0057, 4),
-    "B": (3, 0, 0, 0.008, 0.050, 0.0004, 4),
-    "C": (8, 3, 1, 0.304, 0.220, 0.0669, 4),
+    "A": (4, 1, 0, 0.173, 0.033, 0.0057),
+    "B": (3, 0, 0, 0.008, 0.050, 0.0004),
+    "C": (8, 3, 1, 0.304, 0.220, 0.0669),
 }
 
 
@@ -52,7 +52,7 @@ def _pairs(rows):
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_worked_examples_section_8(name):
-    s, c, y, q_click, q_sc, q_signup, _ = EXAMPLES[name]
+    s, c, y, q_click, q_sc, q_signup = EXAMPLES[name]
     out = eb_scores(_pairs([(s, c, y)]), P0).iloc[0]
     # exact values from the §4 formulas
     exact_click = (c + 2 * 0.02) / (s + 2)
