@@ -83,6 +83,15 @@ def seed_drivers_check(driver_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _per_model(table, base: BaselineResult) -> pd.DataFrame:
+    """``table(y_test, score)`` of every baseline, stacked under a leading ``model`` column."""
+    t = pd.concat(
+        [table(base.y_test, s).assign(model=m) for m, s in base.scores.items()],
+        ignore_index=True,
+    )
+    return t[["model"] + [c for c in t.columns if c != "model"]]
+
+
 def analyze(
     df: pd.DataFrame,
     *,
@@ -103,20 +112,15 @@ def analyze(
         Held-out fraction (stratified on ``is_core_90d``).
     source : str
         Name used in validation errors (the file path in the CLI).
+    validate : bool
+        ``False`` when ``df`` was already validated (e.g. read with
+        :func:`bayes.photos.data.read_photos`).
     """
     if validate:
         df = validate_photos(df, source=source)
     base = fit_baselines(df, test_size=test_size, seed=seed)
     segmenter = CoreSegmenter(random_state=seed).fit(df)
     segments = segment_table(df, segmenter.predict_segment(df))
-    lift = pd.concat(
-        [lift_by_decile(base.y_test, s).assign(model=m) for m, s in base.scores.items()],
-        ignore_index=True,
-    )
-    cal = pd.concat(
-        [calibration_table(base.y_test, s).assign(model=m) for m, s in base.scores.items()],
-        ignore_index=True,
-    )
     return PhotosAnalysis(
         n_rows=len(df),
         seed=seed,
@@ -125,7 +129,7 @@ def analyze(
         segmenter=segmenter,
         metrics=base.metrics,
         drivers=drivers(base.logistic, base.forest),
-        lift=lift[["model"] + [c for c in lift.columns if c != "model"]],
-        calibration=cal[["model"] + [c for c in cal.columns if c != "model"]],
+        lift=_per_model(lift_by_decile, base),
+        calibration=_per_model(calibration_table, base),
         segments=segments,
     )
