@@ -56,15 +56,23 @@ def default_segments(default_data):
 
 
 def test_segments_reproduce_the_declared_priors(default_segments):
-    """The calibration target of priors.segments: shares +-0.03 and baselines +-0.04 on the
-    default data (200,000 rows, seed 0). Sampling error at n=200k is below 0.002 for both."""
+    """The calibration target of priors.segments on the default data (200,000 rows, seed 0).
+
+    The declared values are rounded to two decimals (error <= 0.005) and the measured ones carry
+    binomial sampling error, sqrt(p(1-p)/n) over all rows for a share (about 0.001) and over the
+    segment's rows for a baseline (about 0.003 for the smallest segment), so each is allowed
+    0.005 + 3 standard errors. Measured on this data: at most 0.006 (shares) and 0.007
+    (baselines) away from the declaration.
+    """
     measured = default_segments.set_index("segment")
+    n_total = measured["n"].sum()
+    assert n_total == DEFAULT_ROWS
     for key in SEGMENT_KEYS:
-        assert abs(measured.loc[key, "share"] - SEGMENTS.loc[key, "share"]) <= 0.03, key
-        assert (
-            abs(measured.loc[key, "baseline_core_90d"] - SEGMENTS.loc[key, "baseline_core_90d"])
-            <= 0.04
-        ), key
+        share, base = SEGMENTS.loc[key, "share"], SEGMENTS.loc[key, "baseline_core_90d"]
+        share_tol = 0.005 + 3 * np.sqrt(share * (1 - share) / n_total)
+        base_tol = 0.005 + 3 * np.sqrt(base * (1 - base) / measured.loc[key, "n"])
+        assert abs(measured.loc[key, "share"] - share) <= share_tol, key
+        assert abs(measured.loc[key, "baseline_core_90d"] - base) <= base_tol, key
         assert measured.loc[key, "cluster"] == SEGMENTS.loc[key, "cluster"]
         assert measured.loc[key, "label"] == SEGMENTS.loc[key, "label"]
 
