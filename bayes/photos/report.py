@@ -25,7 +25,6 @@ def demo_section(ctx) -> Section:
     result = analyze(df, seed=ctx.seed, source=str(data_path), validate=False)
     paths = write_outputs(result, ctx.tables, ctx.figures)
     ctx.state["photos_segments"] = result.segments
-    ctx.state["photos_analysis"] = result
 
     rd = ctx.outdir
     m = result.metrics.set_index("model")
