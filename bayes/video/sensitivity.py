@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from models.video import CORE_CAP
 from priors.video import MODES, VideoPriors
 
 from .simulate import (
-    _CORE_CAP,
     N_SIM_SEED,
     draw_prior_params,
     point_params,
@@ -112,11 +112,11 @@ def sensitivity_grid(
             n = rng.multinomial(users, pi, size=r)  # segments drawn by π_c, per run
         else:
             n = np.broadcast_to(counts, b.shape)
-        base = np.clip(b, 0.0, _CORE_CAP)
+        base = np.clip(b, 0.0, CORE_CAP)
         p_int = p[..., i_int, None]
         p_st = np.clip(p[..., i_st, None] * alphas, 0.0, 1.0)  # (r, seg, na)
-        thr_int = np.clip(b[..., None] + d[..., i_int, None], 0.0, _CORE_CAP)
-        thr_st = np.clip(b[..., None] + d[..., i_st, None] * betas, 0.0, _CORE_CAP)
+        thr_int = np.clip(b[..., None] + d[..., i_int, None], 0.0, CORE_CAP)
+        thr_st = np.clip(b[..., None] + d[..., i_st, None] * betas, 0.0, CORE_CAP)
         x_cuts = np.concatenate([p_int, p_st], axis=-1)
         y_cuts = np.concatenate([base[..., None], thr_int, thr_st], axis=-1)
         # scenario 0 = integrated; then (alpha_j, beta_k) in C order

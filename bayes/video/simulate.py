@@ -35,6 +35,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from models.video import CORE_CAP  # §7.1 step 4: p_i is clipped into [0, 0.99]
 from priors.segments import SEGMENT_KEYS
 from priors.video import MODES, VideoPriors
 
@@ -70,8 +71,6 @@ N_SIM_SEED = 21_500
 
 #: Cap on the per-user arrays of one chunk (runs × users) in :func:`simulate_users`.
 _CHUNK_USERS = 1 << 21
-
-_CORE_CAP = 0.99  # §7.1 step 4: p_i is clipped into [0, 0.99]
 
 
 # --------------------------------------------------------------------------- population
@@ -190,7 +189,7 @@ def closed_form_delta_core(
     b = params["baseline"][:, mask]
     p = params["adoption"][:, mask]
     d = params["uplift"][:, mask]
-    gain = np.clip(b[..., None] + d, 0.0, _CORE_CAP) - b[..., None]
+    gain = np.clip(b[..., None] + d, 0.0, CORE_CAP) - b[..., None]
     return (counts[None, :, None] * p * gain).sum(axis=1)
 
 
@@ -204,7 +203,7 @@ def n_sim_for_sd(priors: VideoPriors, target_sd: float, mode: str = "integrated"
     mask, pi, _ = population_counts(priors, "high")
     m = MODES.index(mode)
     b = params["baseline"][0, mask]
-    q = np.clip(b + params["adoption"][0, mask, m] * params["uplift"][0, mask, m], 0, _CORE_CAP)
+    q = np.clip(b + params["adoption"][0, mask, m] * params["uplift"][0, mask, m], 0, CORE_CAP)
     qbar = float((pi * q).sum())
     return qbar * (1 - qbar) * (priors.n_high / target_sd) ** 2
 
@@ -292,8 +291,8 @@ def simulate_users(
     d = params["uplift"][0, mask]
     lam = params["sessions"][0, mask]
     mu = params["minutes"][0, mask]
-    thr_adopt = np.clip(b[:, None] + d, 0.0, _CORE_CAP)  # (segment, mode)
-    thr_none = np.clip(b, 0.0, _CORE_CAP)
+    thr_adopt = np.clip(b[:, None] + d, 0.0, CORE_CAP)  # (segment, mode)
+    thr_none = np.clip(b, 0.0, CORE_CAP)
     icdf = [_PoissonICDF(lam[:, m]) for m in range(p.shape[1])]
     sigma = priors.minutes_log_sd
     cum_pi = np.cumsum(pi)
@@ -481,8 +480,8 @@ def simulate_population(
     d = params["uplift"][:, mask]
     lam = params["sessions"][:, mask]
     mu = params["minutes"][:, mask]
-    thr = np.clip(b[..., None] + d, 0.0, _CORE_CAP)
-    base = np.clip(b, 0.0, _CORE_CAP)
+    thr = np.clip(b[..., None] + d, 0.0, CORE_CAP)
+    base = np.clip(b, 0.0, CORE_CAP)
     y_cuts = np.concatenate([base[..., None], thr], axis=-1)
     n = np.broadcast_to(counts, b.shape)
 
