@@ -312,6 +312,8 @@ def test_coupled_poisson(rng):
     se = np.sqrt(means / len(x))
     assert np.all(np.abs(x.mean(0) - means) < Z * se)
     assert np.all(np.abs(x.var(0) / means - 1) < 0.05)
+    # derived: Var(s²) ≈ (μ₄ − σ⁴)/n = (λ + 2λ²)/n for Poisson(λ), relative se sqrt((1/λ + 2)/n)
+    assert np.all(np.abs(x.var(0) / means - 1) < Z * np.sqrt((1 / means + 2) / len(x)))
 
 
 def test_bayes_preset_reports_uncertainty():
