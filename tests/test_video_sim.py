@@ -189,6 +189,13 @@ def test_zero_adoption_gives_baseline_in_both_modes():
     np.testing.assert_allclose(
         pop["core_rate"], pop["baseline_rate"].to_numpy()[:, None] + 0 * y, atol=1e-3
     )
+    # derived: with no adopters Core users are Σ_c Binomial(N_c, b_c); the rate's sd is
+    # sqrt(Σ N_c b_c (1 − b_c)) / N per draw
+    mask, _, counts = population_counts(VideoPriors(), "high")
+    b = VideoPriors().baselines[mask]
+    rate_sd = np.sqrt((counts * b * (1 - b)).sum()) / counts.sum()
+    gap = pop["core_rate"].to_numpy() - pop["baseline_rate"].to_numpy()[:, None]
+    assert np.all(np.abs(gap) < 5 * rate_sd)  # 600 values: P(any beyond 5 sd) ≈ 3e-4
 
 
 @pytest.mark.parametrize("k", [0.5, 2.0])
