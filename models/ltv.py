@@ -105,49 +105,37 @@ def compress_rfm(x, t_x, T) -> CompressedRFM:
 # ------------------------------------------------------------------------ likelihoods
 
 
-def _bgnbd_terms(lib, r, alpha, a, b, x, t_x, T):
-    """Log-likelihood of one customer, FHL05a eq. (6), on a stable log scale.
+def _bgnbd_terms(r, alpha, a, b, x, t_x, T):
+    """Log-likelihood of one customer, FHL05a eq. (6), on a stable log scale (NumPy).
 
     ``L = B(a, b+x)/B(a, b) * Gamma(r+x) alpha^r / Gamma(r)
     * [ (alpha+T)^-(r+x) + 1{x>0} a/(b+x-1) (alpha+t_x)^-(r+x) ]``.
 
-    ``lib`` supplies ``gammaln``, ``log``, ``logaddexp``, ``where``, ``maximum`` (NumPy/SciPy
-    or PyTensor) so the same formula serves the sampler and the checks. The ``x = 0`` branch
-    evaluates the second term at ``x = 1`` so no NaN reaches the gradient.
+    The ``x = 0`` branch evaluates the second term at ``x = 1`` so no NaN appears. The sampler
+    uses the same formula factored by distinct values (:func:`_bgnbd_terms_factored`); a test
+    checks that the two agree.
     """
-    gammaln, log = lib["gammaln"], lib["log"]
-    a1 = gammaln(r + x) - gammaln(r) + r * log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * log(alpha + T)
-    xs = lib["maximum"](x, 1.0)
-    a4 = log(a) - log(b + xs - 1.0) - (r + xs) * log(alpha + t_x)
-    return a1 + a2 + lib["where"](x > 0, lib["logaddexp"](a3, a4), a3)
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = (
+        special.gammaln(a + b)
+        + special.gammaln(b + x)
+        - special.gammaln(b)
+        - special.gammaln(a + b + x)
+    )
+    a3 = -(r + x) * np.log(alpha + T)
+    xs = np.maximum(x, 1.0)
+    a4 = np.log(a) - np.log(b + xs - 1.0) - (r + xs) * np.log(alpha + t_x)
+    return a1 + a2 + np.where(x > 0, np.logaddexp(a3, a4), a3)
 
 
 def _np_lib():
-    return {
-        "gammaln": special.gammaln,
-        "log": np.log,
-        "logaddexp": np.logaddexp,
-        "where": np.where,
-        "maximum": np.maximum,
-    }
+    return {"gammaln": special.gammaln, "log": np.log}
 
 
 def _pt_lib():
     import pytensor.tensor as pt
 
-    def logaddexp(u, v):
-        m = pt.maximum(u, v)
-        return m + pt.log1p(pt.exp(-pt.abs(u - v)))
-
-    return {
-        "gammaln": pt.gammaln,
-        "log": pt.log,
-        "logaddexp": logaddexp,
-        "where": pt.where,
-        "maximum": pt.maximum,
-    }
+    return {"gammaln": pt.gammaln, "log": pt.log}
 
 
 def bgnbd_loglike(r, alpha, a, b, x, t_x, T, weight=None):
@@ -155,7 +143,7 @@ def bgnbd_loglike(r, alpha, a, b, x, t_x, T, weight=None):
 
     Broadcasts: parameters of shape ``(S, 1)`` against data ``(N,)`` give ``(S,)`` totals.
     """
-    ll = _bgnbd_terms(_np_lib(), r, alpha, a, b, *map(np.asarray, (x, t_x, T)))
+    ll = _bgnbd_terms(r, alpha, a, b, *map(np.asarray, (x, t_x, T)))
     w = 1.0 if weight is None else np.asarray(weight, float)
     return np.sum(w * ll, axis=-1)
 
@@ -165,6 +153,9 @@ def _gg_terms(lib, p, q, v, x, m):
 
     ``f(m | p, q, v, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) * v^q (m x)^(px-1) x
     / (v + m x)^(px+q)``.
+
+    ``lib`` supplies ``gammaln`` and ``log`` (NumPy/SciPy or PyTensor) so the same formula
+    serves the sampler and the checks.
     """
     gammaln, log = lib["gammaln"], lib["log"]
     px = p * x
@@ -358,25 +349,32 @@ def _check_rfm(x, t_x, T):
 
 
 def _add_bgnbd(priors, x, t_x, T):
-    """Add BG/NBD priors and the compressed likelihood to the current model (dim ``rfm_row``)."""
+    """Add BG/NBD priors and the compressed likelihood to the current model (dim ``rfm_row``).
+
+    The unique rows and their counts are registered as ``pm.Data`` (``frequency``,
+    ``recency``, ``T``, ``count``) so that the posterior NetCDF carries the data the model
+    saw (``constant_data`` group) beside its hash: a reviewer can recompute the likelihood
+    from the file alone. They are records, not swappable inputs: the factored likelihood is
+    built from the compressed arrays themselves (its gather indices depend on the values),
+    so ``pm.set_data`` on these containers is not supported.
+    """
     import pymc as pm
 
     comp = compress_rfm(*_check_rfm(x, t_x, T))
     model = pm.modelcontext(None)
     model.add_coord("rfm_row", np.arange(comp.n_unique))
     theta = priors_to_pymc(priors, BGNBD_PARAMS)
-    xd = pm.Data("frequency", comp.x, dims="rfm_row")
-    txd = pm.Data("recency", comp.t_x, dims="rfm_row")
-    Td = pm.Data("T", comp.T, dims="rfm_row")
+    for name, values in (("frequency", comp.x), ("recency", comp.t_x), ("T", comp.T)):
+        pm.Data(name, values, dims="rfm_row")
     wd = pm.Data("count", comp.weight, dims="rfm_row")
-    del txd, Td  # recorded for reviewers; the likelihood uses the factored form below
-    ll = _bgnbd_terms_factored(*(theta[k] for k in BGNBD_PARAMS), comp, xd)
+    ll = _bgnbd_terms_factored(*(theta[k] for k in BGNBD_PARAMS), comp)
     pm.Potential("bgnbd_loglike", (wd * ll).sum())
 
 
-def _bgnbd_terms_factored(r, alpha, a, b, comp: CompressedRFM, x):
-    """PyTensor form of :func:`_bgnbd_terms`, with every special function evaluated once per
-    *distinct* value of ``x``, ``t_x`` and ``T`` and gathered onto the unique rows.
+def _bgnbd_terms_factored(r, alpha, a, b, comp: CompressedRFM):
+    """PyTensor form of :func:`_bgnbd_terms` on the rows of ``comp``, with every special
+    function evaluated once per *distinct* value of ``x``, ``t_x`` and ``T`` and gathered
+    onto the unique rows.
 
     The rows differ only through sums, products and one ``logaddexp``, so a gradient costs a
     few ``gammaln``/``log`` calls per distinct value (tens) instead of per row (tens of
@@ -384,7 +382,8 @@ def _bgnbd_terms_factored(r, alpha, a, b, comp: CompressedRFM, x):
     """
     import pytensor.tensor as pt
 
-    ux, ix = np.unique(comp.x, return_inverse=True)
+    x = comp.x
+    ux, ix = np.unique(x, return_inverse=True)
     ut, it = np.unique(comp.t_x, return_inverse=True)
     uT, iT = np.unique(comp.T, return_inverse=True)
     uxs = np.maximum(ux, 1.0)
@@ -401,7 +400,7 @@ def _bgnbd_terms_factored(r, alpha, a, b, comp: CompressedRFM, x):
     log_a4 = pt.log(a) - pt.log(b + uxs - 1.0)
     log_alpha_T = pt.log(alpha + uT)
     log_alpha_tx = pt.log(alpha + ut)
-    xs = pt.maximum(x, 1.0)
+    xs = np.maximum(x, 1.0)
     a3 = -(r + x) * log_alpha_T[iT.ravel()]
     a4 = log_a4[ix.ravel()] - (r + xs) * log_alpha_tx[it.ravel()]
     hi = pt.maximum(a3, a4)

@@ -156,6 +156,20 @@ def test_model_has_named_dims_and_rejects_bad_rows(cdnow):
         M.build_bgnbd_model([1, 2], [5.0, 9.0], [4.0, 10.0])
 
 
+def test_model_records_the_data_it_saw(cdnow):
+    """The ``pm.Data`` records (``constant_data`` in the NetCDF) are enough to recompute the
+    likelihood: unique (frequency, recency, T) rows with counts give the full-data value."""
+    x, tx, T = _rft(cdnow)
+    model = M.build_bgnbd_model(x, tx, T)
+    rec = {k: model[k].eval() for k in ("frequency", "recency", "T", "count")}
+    assert rec["count"].sum() == len(x)
+    full = M.bgnbd_loglike(*PUBLISHED.values(), x, tx, T)
+    recomputed = M.bgnbd_loglike(
+        *PUBLISHED.values(), rec["frequency"], rec["recency"], rec["T"], rec["count"]
+    )
+    assert recomputed == pytest.approx(full, rel=1e-12)
+
+
 def test_map_within_one_percent_of_lifetimes_mle(cdnow_map, fitted):
     bgf, _ = fitted
     mp = cdnow_map
