@@ -23,6 +23,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,12 @@ class LTVFit:
     seed: int = 0
     spend: bool = True
 
+    @cached_property
+    def rfm(self) -> M.CompressedRFM:
+        """Unique ``(frequency, recency, T)`` rows of :attr:`summary`, computed once."""
+        s = self.summary
+        return M.compress_rfm(s["frequency"], s["recency"], s["T"])
+
     def draws(self, names, n: int | None = None, seed: int = 0) -> dict:
         """Posterior draws flattened over chains (optionally a random subset of ``n``)."""
         post = self.idata.posterior
@@ -432,10 +439,13 @@ def predict_customers(
     ``(x, t_x, T)`` row; LTV (which also depends on the spend) per customer in chunks, so the
     memory stays ``n_draws x chunk``.
     """
-    summary = fit.summary if summary is None else validate_summary(summary)
+    if summary is None:
+        summary, comp = fit.summary, fit.rfm
+    else:
+        summary = validate_summary(summary)
+        comp = M.compress_rfm(summary["frequency"], summary["recency"], summary["T"])
     th = fit.draws(BGNBD_PARAMS + (GAMMA_GAMMA_PARAMS if fit.spend else ()), n_draws, fit.seed)
     bg = {k: th[k][:, None] for k in BGNBD_PARAMS}
-    comp = M.compress_rfm(summary["frequency"], summary["recency"], summary["T"])
     U = comp.n_unique
     S = th["r"].size
     res = {k: np.empty((3, U)) for k in ("exp_purchases", "p_alive")}
@@ -499,7 +509,7 @@ def holdout_predictions(fit: LTVFit, holdout: pd.DataFrame, n_draws: int = 500) 
     """Posterior-mean expected holdout purchases per customer beside the actual ones."""
     s = fit.summary
     th = fit.draws(BGNBD_PARAMS, n_draws, fit.seed)
-    comp = M.compress_rfm(s["frequency"], s["recency"], s["T"])
+    comp = fit.rfm
     dur = float(np.asarray(holdout["duration_holdout"])[0])
     with np.errstate(all="ignore"):
         e = M.expected_purchases(
@@ -636,9 +646,7 @@ def run_ltv(
         "model": fit.idata.attrs["model"],
         "source": source or {},
         "customers": int(len(summary)),
-        "unique_rfm_rows": M.compress_rfm(
-            summary["frequency"], summary["recency"], summary["T"]
-        ).n_unique,
+        "unique_rfm_rows": fit.rfm.n_unique,
         "time_unit": "week",
         "seed": seed,
         "discount_rate_monthly": discount_rate,
