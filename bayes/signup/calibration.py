@@ -23,6 +23,7 @@ import pandas as pd
 
 from bayes.calibration import expected_interval_coverage, sbc_rank
 from bayes.calibration import sbc_uniformity as _uniformity
+from priors.signup import TOPIC_PARAMS
 
 __all__ = ["SBC_QUANTITIES", "expected_interval_coverage", "sbc_ranks", "sbc_uniformity"]
 
@@ -38,7 +39,6 @@ SBC_QUANTITIES: tuple[str, ...] = (
     "sc_log_kappa_loc",
     "p_signup",
 )
-_TOPIC_VARS = ("click_mu", "click_kappa", "sc_mu", "sc_kappa")
 _HYPER_VARS = ("click_logit_mu_loc", "sc_logit_mu_loc", "sc_log_kappa_loc")
 
 
@@ -103,10 +103,10 @@ def sbc_ranks(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prior = pm.sample_prior_predictive(
-            draws=reps, model=model, var_names=[*_TOPIC_VARS, *_HYPER_VARS], random_seed=seed
+            draws=reps, model=model, var_names=[*TOPIC_PARAMS, *_HYPER_VARS], random_seed=seed
         ).prior
         step = pm.NUTS(model=model, target_accept=target_accept)
-    truth = {k: prior[k].to_numpy()[0] for k in (*_TOPIC_VARS, *_HYPER_VARS)}
+    truth = {k: prior[k].to_numpy()[0] for k in (*TOPIC_PARAMS, *_HYPER_VARS)}
     cats = pd.Categorical.from_codes(topic, names)
     rows = []
     log = logging.getLogger("pymc")
@@ -138,7 +138,7 @@ def sbc_ranks(
         post = idata.posterior
         row = {"rep": r, "divergences": int(idata.sample_stats["diverging"].sum())}
         thinned = {}
-        for k in _TOPIC_VARS:
+        for k in TOPIC_PARAMS:
             thinned[k] = post[k].to_numpy()[0, ::thin]  # (L, topic)
             row[f"{k}_true"] = float(one[k][0])
             row[f"{k}_rank"] = sbc_rank(thinned[k][:, 0], one[k][0])
@@ -159,7 +159,7 @@ def sbc_ranks(
             }
         )
         full = HierarchicalSignupModel.from_draws(
-            names, {k: post[k].to_numpy()[0] for k in _TOPIC_VARS}
+            names, {k: post[k].to_numpy()[0] for k in TOPIC_PARAMS}
         )
         pred = full.predict(pairs, max_draws=draws, seed=seed + r)
         inside = (pred["p_signup_lower_90"].to_numpy() <= p_true) & (
