@@ -2,13 +2,16 @@
 
 Each domain module in :data:`COMMAND_MODULES` exposes ``register(subparsers)``; heavy imports
 (PyMC, scikit-learn) happen inside the command functions so ``--help`` stays instant.
-Bad input exits with code 2 and a message naming the file, column and rows.
+Bad input exits with code 2 and a message naming the file, column and rows; an interrupt
+(Ctrl-C, SIGTERM) exits with 130/143 and leaves earlier outputs as they were (every output
+folder is built in staging and swapped in only at the end, :mod:`bayes.outputs`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from bayes import __version__
@@ -75,20 +78,45 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that every ``finally`` and staging clean-up runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated("terminated (SIGTERM)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from priors.spec import PriorError
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from an app worker)
+        pass
     try:
         return int(args.func(args) or 0)
-    except InputError as exc:
+    except (InputError, PriorError) as exc:
         print(f"bayes: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        what = str(exc) or "interrupted"
+        print(
+            f"bayes: {what}; nothing was written and earlier outputs are as they were",
+            file=sys.stderr,
+        )
+        return 143 if isinstance(exc, Terminated) or "SIGTERM" in what else 130
     except BrokenPipeError:  # e.g. `bayes ... --json | head`
         import os
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

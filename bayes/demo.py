@@ -4,19 +4,21 @@ Each domain module listed in :data:`DEMO_SECTIONS` exposes ``demo_section(ctx) -
 Sections run in order and may leave results in ``ctx.state`` for later ones (the Photos
 segments feed the video priors, for instance).
 
-The report is built in a temporary sibling folder and renamed into place at the end, so an
-interrupted demo never leaves a half-written report.
+The report is built as a unit (:class:`bayes.outputs.OutputFolder`): in a staging folder
+unique to the run, swapped in at the end with its ``manifest.json``. An interrupted or failed
+demo leaves the previous report as it was; a non-empty folder that bayes did not write is
+refused before any work, never emptied.
 """
 
 from __future__ import annotations
 
 import importlib
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayes.outputs import OutputFolder
 from bayes.report import Report
 
 DEMO_SECTIONS: tuple[str, ...] = (
@@ -56,13 +58,12 @@ def run_demo(
 ) -> Path:
     """Run the demo sections and write ``outdir/index.html``; return its path."""
     outdir = Path(outdir).resolve()
-    staging = outdir.with_name(outdir.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    ctx = DemoContext(outdir=staging, seed=seed, quick=quick)
-    report = Report(staging, title="Bayesian workbench — demo report")
-    try:
+    unit = OutputFolder(
+        outdir, command="demo", seed=seed, args={"quick": quick, "only": only, "seed": seed}
+    )
+    with unit as staging:
+        ctx = DemoContext(outdir=staging, seed=seed, quick=quick)
+        report = Report(staging, title="Bayesian workbench — demo report")
         for name in DEMO_SECTIONS:
             short = name.split(".")[1]
             if only and short not in only:
@@ -74,10 +75,4 @@ def run_demo(
             report.add(module.demo_section(ctx))
             log(f"[demo] {label} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         report.write()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    staging.rename(outdir)
     return outdir / "index.html"

@@ -10,19 +10,19 @@ Two rules hold everywhere:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from models.storage import atomic_path, write_netcdf
 
 __all__ = [
     "Column",
@@ -97,13 +97,19 @@ def row_numbers(mask, index: pd.Index | None = None, *, limit: int | None = None
 
 
 def validate_frame(
-    df: pd.DataFrame, columns: Sequence[Column], *, source: str = "<table>"
+    df: pd.DataFrame,
+    columns: Sequence[Column],
+    *,
+    source: str = "<table>",
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Check and coerce ``df`` against ``columns``; return a new frame (the input is not mutated).
 
-    Row numbers in errors are the line numbers of a CSV file (header on line 1).
+    Row numbers in errors are the line numbers of a CSV file (header on line 1). An empty
+    table is refused unless ``allow_empty`` (a table with no rows yet can be a normal state,
+    e.g. no signups so far); its columns are still checked.
     """
-    if len(df) == 0:
+    if len(df) == 0 and not allow_empty:
         raise InputError("the table is empty (no data rows)", source=source)
     missing = [c.name for c in columns if c.required and c.name not in df.columns]
     if missing:
@@ -215,13 +221,16 @@ def read_table(
     columns: Sequence[Column] | None = None,
     *,
     read_columns: Sequence[str] | None = None,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV or Parquet file (by suffix) and validate it against ``columns``."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", source=path)
+    if path.is_dir():
+        raise InputError("expected a file, found a folder", source=path)
     if path.stat().st_size == 0:
-        raise InputError("the file is empty", source=path)
+        raise InputError("the file is empty (not even a header row)", source=path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -237,33 +246,13 @@ def read_table(
     except (ValueError, OSError) as exc:  # unreadable Parquet, bad usecols, ...
         raise InputError(f"cannot read the file ({exc})", source=path) from exc
     if columns is None:
-        if len(df) == 0:
+        if len(df) == 0 and not allow_empty:
             raise InputError("the table is empty (no data rows)", source=path)
         return df
-    return validate_frame(df, columns, source=str(path))
+    return validate_frame(df, columns, source=str(path), allow_empty=allow_empty)
 
 
 # --------------------------------------------------------------------------- outputs
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        if tmp_path.exists():  # mkstemp creates 0600; give the file the usual umask mode
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:
@@ -331,14 +320,6 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: int = 110, close: bool = T
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    return path
-
-
-def write_netcdf(idata, path: str | os.PathLike) -> Path:
-    """Write an ArviZ ``InferenceData`` to NetCDF atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        idata.to_netcdf(str(tmp), engine="h5netcdf")
     return path
 
 

@@ -1,17 +1,16 @@
-"""Progress bars on long work (stderr, so ``--json`` output on stdout stays clean)."""
+"""Progress bars on long work (stderr, so ``--json`` output on stdout stays clean).
+
+Whether to show them is decided in one place, :func:`models.sampling.progress_enabled`
+(on a terminal and in notebooks; ``--no-progress`` or ``BAYES_NO_PROGRESS`` turn them off).
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 
+from models.sampling import progress_enabled
 
-def progress_enabled(requested: bool | None = None) -> bool:
-    if requested is not None:
-        return requested
-    if os.environ.get("BAYES_NO_PROGRESS"):
-        return False
-    return sys.stderr.isatty()
+__all__ = ["progress", "progress_enabled"]
 
 
 def progress(iterable=None, *, total=None, desc: str = "", enabled: bool | None = None):

@@ -18,9 +18,19 @@ from bayes.io import write_table, write_text
 
 @dataclass
 class Section:
+    """One domain's part of the report.
+
+    ``headline`` is the domain's decision or headline number in one sentence, with its
+    uncertainty ("Keep video integrated: +57k Core users [−2k, +120k], P(standalone better)
+    0.19"); the report opens with the headlines of every section. ``reference`` names the spec
+    section in small print (e.g. "seed 000 §11").
+    """
+
     title: str
     intro: str = ""
     blocks: list[str] = field(default_factory=list)
+    headline: str = ""
+    reference: str = ""
 
     def text(self, paragraph: str) -> Section:
         """Add a paragraph (plain text, escaped)."""

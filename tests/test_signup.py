@@ -15,17 +15,10 @@ from bayes.signup.audience import (
     score,
     write_audience,
 )
+from bayes.signup.counting import campaign_topics, count_pairs, topic_from_text
 from bayes.signup.data import load_inputs, parse_timestamps
 from bayes.signup.generate import generate_signup_data, write_signup_data
-from models.signup import (
-    HierarchicalSignupModel,
-    campaign_topics,
-    count_pairs,
-    eb_rate,
-    eb_scores,
-    posterior_rate_mean,
-    topic_from_text,
-)
+from models.signup import HierarchicalSignupModel, eb_rate, eb_scores, posterior_rate_mean
 
 # ----------------------------------------------------------------------------- §8 examples
 
@@ -405,7 +398,7 @@ def test_parquet_timestamp_column_and_large_strings(tmp_path):
 
 
 def test_encoding_rejects_campaigns_without_a_topic():
-    from models.signup import encode_events, encode_signups
+    from bayes.signup.counting import encode_events, encode_signups
 
     events, campaigns, signups = _toy()
     topic_of = campaign_topics(campaigns)

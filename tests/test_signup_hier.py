@@ -8,13 +8,12 @@ import pytest
 from scipy import stats
 
 from bayes.signup.backtest import backtest, brier_score, log_loss
+from bayes.signup.counting import campaign_topics, count_pairs
 from bayes.signup.generate import generate_signup_data
 from models.signup import (
     HierarchicalSignupModel,
-    campaign_topics,
     compress,
     consistent_counts,
-    count_pairs,
     sc_posterior_moment,
     simulate_recipients,
     simulate_summaries,

@@ -33,7 +33,7 @@ def pilot():
 
 @pytest.fixture(scope="module")
 def result(pilot):
-    return update(pilot, draws=300, tune=300, chains=2, seed=2, ess_min=100, grid_draws=400)
+    return update(pilot, draws=300, tune=300, chains=2, seed=2, grid_draws=400)
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,6 @@ def test_pilot_update_inspect_end_to_end(tmp_path, capsys):
             "2",
             "--seed",
             "1",
-            "--ess-min",
-            "50",
             "--json",
         ]
     )

@@ -41,8 +41,8 @@ from bayes.io import (
     write_netcdf,
     write_table,
 )
-from bayes.runtime import default_cores
 from models import ltv as M
+from models.sampling import default_cores
 from priors.ltv import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS, ltv_priors, priors_to_json
 
 __all__ = [
@@ -276,7 +276,6 @@ def fit_ltv(
     chains: int = 4,
     seed: int = 0,
     spend: bool | None = None,
-    ess_min: float = 400.0,
     progressbar: bool = False,
     mle: bool = True,
     prior_draws: int = 500,
@@ -315,7 +314,7 @@ def fit_ltv(
         )
     # posterior predictive: repeat-purchase histogram (0..7+) from the BG/NBD simulator
     _add_frequency_ppc(idata, T, x, seed)
-    diag = check_fit(idata, "LTV posterior", var_names=list(names), ess_min=ess_min)
+    diag = check_fit(idata, "LTV posterior", var_names=list(names))
     idata.attrs.update(
         {
             "priors": priors_to_json({k: pri[k] for k in names}),
@@ -616,7 +615,6 @@ def run_ltv(
     seed: int = 0,
     discount_rate: float = 0.01,
     horizon_weeks: float = 26.0,
-    ess_min: float = 400.0,
     n_draws: int = 500,
     source: dict | None = None,
     progressbar: bool = False,
@@ -635,7 +633,6 @@ def run_ltv(
         tune=tune,
         chains=chains,
         seed=seed,
-        ess_min=ess_min,
         progressbar=progressbar,
     )
     table = predict_customers(

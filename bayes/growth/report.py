@@ -44,7 +44,7 @@ def demo_section(ctx) -> Section:
 
     end = data.observation_end.tz_localize(None)
     cal_end = (end - pd.Timedelta(weeks=12)).date().isoformat()
-    draws = dict(draws=300, tune=300, chains=2, ess_min=100) if quick else {}
+    draws = dict(draws=300, tune=300, chains=2) if quick else {}
     res = run_ltv(
         transactions=load_transactions(paths["orders"]),
         calibration_end=cal_end,

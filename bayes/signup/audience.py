@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import InputError
-from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, count_pairs, eb_scores
+from bayes.signup.counting import count_pairs
+from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, eb_scores
 from priors.signup import TOPIC_PARAMS
 
 __all__ = [
@@ -384,7 +385,7 @@ def write_posterior(model: HierarchicalSignupModel, path, *, data_hash: str | No
     from bayes.io import write_netcdf
 
     idata = model.idata_
-    diag = fit_diagnostics(idata, var_names=_DIAG_VARS, ess_min=_ess_min(model))
+    diag = fit_diagnostics(idata, var_names=_DIAG_VARS)
     idata.attrs.update(
         {
             "data_hash": data_hash or "",
@@ -398,15 +399,8 @@ def write_posterior(model: HierarchicalSignupModel, path, *, data_hash: str | No
 _DIAG_VARS = list(TOPIC_PARAMS)
 
 
-def _ess_min(model) -> float:
-    """ESS threshold: 400 (Vehtari et al. 2021) for full runs, scaled down for short ones."""
-    return float(min(400, 0.2 * model.draws * model.chains))
-
-
 def check_model(model: HierarchicalSignupModel):
     """:func:`bayes.diagnostics.check_fit` on the topic-level parameters (warns loudly)."""
     from bayes.diagnostics import check_fit
 
-    return check_fit(
-        model.idata_, "signup hierarchical posterior", var_names=_DIAG_VARS, ess_min=_ess_min(model)
-    )
+    return check_fit(model.idata_, "signup hierarchical posterior", var_names=_DIAG_VARS)

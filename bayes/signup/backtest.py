@@ -20,15 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.signup import (
-    EVENT_TYPES,
-    HierarchicalSignupModel,
-    aggregate_pairs,
-    eb_scores,
-    encode_events,
-    encode_signups,
-    topic_priors,
-)
+from bayes.signup.counting import EVENT_TYPES, aggregate_pairs, encode_events, encode_signups
+from models.signup import HierarchicalSignupModel, eb_scores, topic_priors
 
 __all__ = ["BacktestResult", "backtest", "brier_score", "log_loss"]
 

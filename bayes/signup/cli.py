@@ -134,7 +134,7 @@ def _sampler(p) -> None:
 
 def _model(args):
     from bayes.progress import progress_enabled
-    from bayes.runtime import default_cores
+    from models.sampling import default_cores
     from models.signup import HierarchicalSignupModel
 
     return HierarchicalSignupModel(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
-from models.signup import EVENT_TYPES, campaign_topics, parse_utc_ns
+from bayes.signup.counting import EVENT_TYPES, campaign_topics, parse_utc_ns
 
 __all__ = [
     "CAMPAIGN_COLUMNS",
@@ -49,7 +49,7 @@ SIGNUP_COLUMNS = (
 
 def parse_timestamps(values, *, source: str = "<table>", column: str = "event_ts") -> pd.Series:
     """Timestamps to UTC (seed §7): naive values are UTC, zoned values are converted
-    (:func:`models.signup.parse_utc_ns`); missing or unparseable rows raise :class:`InputError`."""
+    (:func:`bayes.signup.counting.parse_utc_ns`); missing or unparseable rows raise :class:`InputError`."""
     ns, missing, bad = parse_utc_ns(values)
     if bad.any():
         raise InputError(
@@ -231,7 +231,7 @@ def validate_events(table, *, source: str = "<events>", columns=None) -> pd.Data
     identity of a message matters) and UTC ``event_ts``.
 
     ``event_type`` values are lower-cased and trimmed before the check against
-    :data:`models.signup.EVENT_TYPES`.
+    :data:`bayes.signup.counting.EVENT_TYPES`.
     """
     import pyarrow as pa
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.signup import EVENT_TYPES
+from bayes.signup.counting import EVENT_TYPES
 
 __all__ = ["TOPIC_NAMES", "SyntheticSignupData", "generate_signup_data", "write_signup_data"]
 

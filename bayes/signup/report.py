@@ -59,7 +59,6 @@ def demo_section(ctx) -> Section:
     """Generate data, score an audience with the seed's EB and the hierarchical model, compare
     both in a backtest, and write tables, a figure and the NetCDF posterior."""
     from bayes.io import data_hash, save_figure
-    from bayes.runtime import default_cores
     from bayes.signup.audience import (
         AudienceRules,
         check_model,
@@ -70,6 +69,7 @@ def demo_section(ctx) -> Section:
     from bayes.signup.backtest import backtest
     from bayes.signup.data import load_inputs
     from bayes.signup.generate import generate_signup_data, write_signup_data
+    from models.sampling import default_cores
     from models.signup import HierarchicalSignupModel
 
     quick = ctx.quick

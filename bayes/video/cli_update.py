@@ -91,12 +91,6 @@ def register(vsub) -> None:
     u.add_argument("--tune", type=int, default=1000, help="tuning steps (default: %(default)s)")
     u.add_argument("--chains", type=int, default=4, help="chains (default: %(default)s)")
     u.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    u.add_argument(
-        "--ess-min",
-        type=float,
-        default=400.0,
-        help="bulk/tail ESS threshold of the diagnostics (default: %(default)s)",
-    )
     u.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     u.add_argument("--json", action="store_true", help="print summary.json on stdout")
     u.set_defaults(func=_cmd_update)
@@ -169,7 +163,6 @@ def _cmd_update(args) -> int:
         chains=args.chains,
         seed=args.seed,
         progressbar=progress_enabled(False if args.no_progress else None),
-        ess_min=args.ess_min,
         source=args.experiment,
     )
     write_update(res, args.out)

@@ -31,7 +31,6 @@ import xarray as xr
 
 from bayes import __version__
 from bayes.io import data_hash, save_figure, write_json, write_netcdf, write_table
-from bayes.runtime import default_cores
 from bayes.video.decision import decide
 from bayes.video.pilot import (
     PHASE0_SEGMENTS,
@@ -45,6 +44,7 @@ from bayes.video.simulate import (
     population_counts,
     simulate_population,
 )
+from models.sampling import default_cores
 from models.video import build_pilot_model, fit
 from priors.segments import SEGMENT_KEYS
 from priors.video import VideoPriors
@@ -221,15 +221,13 @@ def update(
     chains: int = 4,
     seed: int = 0,
     progressbar: bool = False,
-    ess_min: float = 400.0,
     grid_draws: int = 2000,
     source: str | os.PathLike | None = None,
 ) -> UpdateResult:
     """Posterior after a validated pilot, diagnostics, (α̂, β̂) and the decision.
 
     ``seed`` drives NUTS, the predictive draws, the population simulation and the heatmap.
-    ``ess_min`` is the bulk/tail ESS threshold of :func:`bayes.diagnostics.check_fit`
-    (lower it only for deliberately short runs).
+    Convergence is checked under the one rule of :mod:`models.diagnostics`.
     """
     from bayes.diagnostics import check_fit
 
@@ -257,7 +255,7 @@ def update(
             "model": "models.video.build_pilot_model",
         }
     )
-    diag = check_fit(idata, "video pilot posterior", var_names=FREE_VARS, ess_min=ess_min)
+    diag = check_fit(idata, "video pilot posterior", var_names=FREE_VARS)
 
     params = posterior_params(idata)
     sim = simulate_population(params, priors, s_pop)

@@ -56,7 +56,6 @@ def demo_section(ctx) -> Section:
         tune=tune,
         chains=chains,
         seed=ctx.seed,
-        ess_min=100 if ctx.quick else 400,
         grid_draws=400 if ctx.quick else 2000,
         source=pilot_path,
     )

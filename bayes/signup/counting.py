@@ -1,0 +1,424 @@
+"""Seed 003 §2 counting rules: event logs -> per-(email, topic) sends, clicks and signups.
+
+:func:`normalize_emails`, :func:`topic_from_text`, :func:`campaign_topics`, :func:`to_utc`,
+:func:`encode_events`, :func:`encode_signups`, :func:`aggregate_pairs` and their composition
+:func:`count_pairs` (which also gives the §3 topic priors of :func:`models.signup.topic_priors`).
+Vectorised over events with Arrow/NumPy; this is the pandas engine and the reference the other
+engines are checked against.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.signup import PRIOR_CLAMP, topic_priors
+
+__all__ = [
+    "EVENT_TYPES",
+    "EventCodes",
+    "SignupCounts",
+    "aggregate_pairs",
+    "campaign_topics",
+    "count_pairs",
+    "encode_events",
+    "encode_signups",
+    "normalize_emails",
+    "parse_utc_ns",
+    "to_utc",
+    "topic_from_text",
+]
+
+#: the event types of the events stream (seed §2), in code order
+EVENT_TYPES: tuple[str, ...] = ("send", "open", "click", "signup", "unsubscribe", "complaint")
+_SEND, _OPEN, _CLICK, _SIGNUP, _UNSUB, _COMPLAINT = range(6)
+
+
+def normalize_emails(values) -> tuple[np.ndarray, pd.Index]:
+    """Seed §2/§9 step 1: ``email.lower().strip()``, computed on the unique values only.
+
+    Returns ``(codes, emails)``: ``emails[codes]`` is the normalised e-mail of every input row,
+    codes in order of first appearance. Factorises first (on a categorical: its integer codes),
+    normalises the uniques with Arrow's C++ string kernels (``utf8_lower``,
+    ``utf8_trim_whitespace``), then merges the uniques that collapse to the same address.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = values.array if isinstance(values, pd.Series) else values
+        raw_codes, first = pd.factorize(np.asarray(cat.codes), use_na_sentinel=True)
+        # code -1 (missing) is factorised as a value: map it back to the sentinel
+        missing = first < 0
+        raw_codes = np.where(missing[raw_codes], -1, raw_codes) if missing.any() else raw_codes
+        uniques = cat.categories.take(np.where(missing, 0, first))
+    else:
+        raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string(), from_pandas=True)
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.utf8_lower(arr)))
+    merged = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    emails = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    codes = merged[raw_codes] if len(merged) else np.zeros(len(raw_codes), np.int64)
+    codes = np.where(raw_codes < 0, -1, codes)
+    return codes.astype(np.int64), emails
+
+
+_BRACKET = re.compile(r"^\s*\[([^\]]+)\]")
+# the earliest of: an em/en dash (spaces optional), a spaced hyphen " - ", or a colon
+_SEPARATOR = re.compile(r"^(.*?)(?:\s*[—–]\s*|\s+-\s+|\s*:)")
+
+
+def topic_from_text(text: pd.Series) -> pd.Series:
+    """Seed §2: parse a topic from a subject or name.
+
+    ``"[Mortgage] Rates are down"`` -> ``"Mortgage"``; otherwise the text before the first
+    ``—`` (or ``–``), spaced ``" - "`` or ``":"``: ``"Credit Card — Cashback"`` -> ``"Credit Card"``.
+    A bare hyphen inside a word (``"Pre-approved"``) is not a separator. Returns NaN where no
+    rule applies (or the parsed text is blank).
+    """
+    s = pd.Series(text, dtype=object).astype("string")
+    bracket = s.str.extract(_BRACKET, expand=False)
+    before = s.str.extract(_SEPARATOR, expand=False)
+    out = bracket.fillna(before).str.strip()
+    out = out.where(out.str.len() > 0)
+    return out.astype(object).where(out.notna(), np.nan)
+
+
+def campaign_topics(campaigns: pd.DataFrame) -> pd.Series:
+    """Map ``campaign_id -> topic`` (seed §2): the ``topic`` column when present and non-blank,
+    else parsed from ``subject``, else from ``name``. NaN where nothing applies."""
+    n = len(campaigns)
+    topic = pd.Series([np.nan] * n, index=campaigns.index, dtype=object)
+    if "topic" in campaigns.columns:
+        t = campaigns["topic"].astype("string").str.strip()
+        topic = t.where(t.str.len() > 0).astype(object)
+    for col in ("subject", "name"):
+        if col in campaigns.columns:
+            missing = topic.isna()
+            if missing.any():
+                topic = topic.where(~missing, topic_from_text(campaigns[col].where(missing)))
+    topic = topic.where(topic.notna(), np.nan)
+    return pd.Series(topic.to_numpy(), index=pd.Index(campaigns["campaign_id"]), name="topic")
+
+
+_TS_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+)
+
+
+def _format_order(arr, todo: np.ndarray, n_sample: int = 2000) -> list[str]:
+    """:data:`_TS_FORMATS` ordered by how many of ``n_sample`` evenly spaced rows each parses.
+
+    Arrow's ``strptime`` must consume the whole string, so the formats are mutually exclusive
+    and the order changes only the speed (the most common format first: most rows leave the
+    cascade after one pass), never a result."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(todo) <= n_sample:
+        return list(_TS_FORMATS)
+    sample = arr.take(pa.array(todo[np.linspace(0, len(todo) - 1, n_sample).astype(np.int64)]))
+    hits = [
+        -pc.sum(pc.is_valid(pc.strptime(sample, format=f, unit="ns", error_is_null=True))).as_py()
+        for f in _TS_FORMATS
+    ]
+    return [_TS_FORMATS[i] for i in np.argsort(hits, kind="stable")]
+
+
+def parse_utc_ns(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seed §7: timestamps to UTC nanoseconds; naive values are UTC, zoned ones converted.
+
+    ``values`` is an Arrow array or anything pandas holds. Fixed ISO formats are tried in Arrow
+    on the rows still unparsed (fast on tens of millions of rows); the rest go to pandas'
+    per-element ``format="mixed"`` parser. (pandas' ``format="ISO8601"`` is avoided: on a column
+    mixing naive and zoned strings it gives naive values the offset of an earlier zoned one —
+    pandas 2.3.) Returns ``(ns, missing, unparseable)``: int64 nanoseconds and two masks.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        arr = values.combine_chunks()
+    elif isinstance(values, pa.Array):
+        arr = values
+    else:
+        s = pd.Series(values)
+        if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+            # naive = UTC; DatetimeIndex.asi8 is UTC epoch nanoseconds (no per-element objects)
+            ns = pd.DatetimeIndex(s).as_unit("ns").asi8
+            return ns.copy(), s.isna().to_numpy(), np.zeros(len(s), bool)
+        arr = pa.array(s.astype(object).where(s.notna(), None).to_numpy(), from_pandas=True)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    n = len(arr)
+    missing = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
+    if pa.types.is_timestamp(arr.type):
+        ns = arr.cast(pa.timestamp("ns", tz=arr.type.tz)).cast(pa.int64())
+        return ns.fill_null(0).to_numpy(), missing, np.zeros(n, bool)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    out = np.zeros(n, dtype=np.int64)
+    todo = np.flatnonzero(~missing)
+    for fmt in _format_order(arr, todo):
+        if len(todo) == 0:
+            break
+        sub = arr.take(pa.array(todo)) if len(todo) < n else arr
+        parsed = pc.strptime(sub, format=fmt, unit="ns", error_is_null=True)
+        ok = np.asarray(parsed.is_valid().to_numpy(zero_copy_only=False))
+        if ok.any():
+            out[todo[ok]] = parsed.cast(pa.int64()).fill_null(0).to_numpy()[ok]
+        todo = todo[~ok]
+    bad = np.zeros(n, bool)
+    if len(todo):
+        rest = pd.Series(arr.take(pa.array(todo)).to_pylist(), dtype=object)
+        parsed = pd.to_datetime(rest, errors="coerce", utc=True, format="mixed")
+        good = parsed.notna().to_numpy()
+        out[todo[good]] = parsed[good].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        bad[todo[~good]] = True
+    return out, missing, bad
+
+
+def to_utc(ts) -> pd.Series:
+    """Seed §7: coerce timestamps to UTC (naive = UTC); see :func:`parse_utc_ns`.
+
+    Raises ``ValueError`` on values that cannot be parsed (missing values become NaT).
+    """
+    index = ts.index if isinstance(ts, pd.Series) else None
+    ns, missing, bad = parse_utc_ns(ts)
+    if bad.any():
+        raise ValueError(
+            f"cannot parse {int(bad.sum())} timestamp(s) (rows {np.flatnonzero(bad)[:5]})"
+        )
+    out = pd.to_datetime(np.where(missing, np.iinfo(np.int64).min, ns), utc=True)
+    return pd.Series(out, index=index)
+
+
+@dataclass
+class EventCodes:
+    """The events stream after §2: unique per ``(msg_id, event_type)``, integer-coded.
+
+    Arrays run over the deduplicated events; ``emails``/``topics`` are the code books.
+    ``ts_ns`` are UTC nanoseconds (``None`` when the stream has no timestamps).
+    """
+
+    email: np.ndarray
+    topic: np.ndarray
+    etype: np.ndarray
+    msg: np.ndarray
+    ts_ns: np.ndarray | None
+    emails: pd.Index
+    topics: pd.Index
+    n_raw: int
+    as_of: pd.Timestamp | None = None
+
+    @property
+    def n_unique(self) -> int:
+        return len(self.email)
+
+
+def _codes_in(values, book: pd.Index, what: str) -> np.ndarray:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    idx = book.get_indexer(pd.Index(np.asarray(uniques, dtype=object)))
+    if (idx < 0).any():
+        bad = [uniques[i] for i in np.flatnonzero(idx < 0)[:5]]
+        raise ValueError(f"unknown {what} {bad}")
+    return np.where(codes < 0, -1, idx[codes]).astype(np.int64)
+
+
+def _topic_codes_of_campaigns(
+    campaign_ids, topic_of_campaign: pd.Series, topics: pd.Index, message: str
+) -> np.ndarray:
+    """Topic code (position in ``topics``) of every row's campaign, computed on the unique ids;
+    a campaign without a topic in ``topics`` raises ``ValueError(f"{message}: [ids]")``."""
+    camp = topic_of_campaign.dropna()
+    camp_topic = pd.Series(topics.get_indexer(camp.to_numpy()), camp.index)
+    codes, uniques = pd.factorize(campaign_ids)
+    per_camp = camp_topic.reindex(pd.Index(np.asarray(uniques, dtype=object)))
+    if per_camp.isna().any() or (per_camp < 0).any():
+        bad = list(per_camp.index[per_camp.isna() | (per_camp < 0)][:5])
+        raise ValueError(f"{message}: {bad}")
+    return per_camp.to_numpy(np.int64)[codes]
+
+
+def encode_events(
+    events: pd.DataFrame, topic_of_campaign: pd.Series, *, topics: pd.Index | None = None
+) -> EventCodes:
+    """Seed §2 / §9 steps 1 and 3: normalise e-mails, map ``campaign -> topic``, timestamps to
+    UTC, and keep one row per ``(msg_id, event_type)`` ("all event counts are unique per message").
+
+    ``events`` needs ``msg_id, email, event_type, campaign_id`` and optionally ``event_ts``
+    (columns may be categoricals, which makes this fast on large data).
+    """
+    n_raw = len(events)
+    email_codes, emails = normalize_emails(events["email"])
+    etype = _codes_in(events["event_type"], pd.Index(EVENT_TYPES), "event_type").astype(np.int8)
+    if topics is None:
+        topics = pd.Index(pd.unique(topic_of_campaign.dropna().to_numpy()), dtype=object)
+    topic = _topic_codes_of_campaigns(
+        events["campaign_id"], topic_of_campaign, topics, "campaign_id(s) without a topic"
+    )
+    msg = events["msg_id"].to_numpy()
+    if not (
+        np.issubdtype(msg.dtype, np.integer) and len(msg) and 0 <= msg.min() and msg.max() < 2**59
+    ):  # integer ids (the loader's codes) are used as they are; anything else is factorised
+        msg, _ = pd.factorize(events["msg_id"])
+    keep = ~pd.Series(msg.astype(np.int64) * len(EVENT_TYPES) + etype).duplicated().to_numpy()
+    ts_ns = None
+    as_of = None
+    if "event_ts" in events.columns:
+        ts_all, missing, bad = parse_utc_ns(events["event_ts"])
+        if bad.any():
+            raise ValueError(f"cannot parse event_ts (rows {np.flatnonzero(bad)[:5]})")
+        ts_all = np.where(missing, np.iinfo(np.int64).min, ts_all)  # NaT
+        as_of = pd.Timestamp(int(ts_all.max()), tz="UTC") if n_raw else None
+        ts_ns = ts_all[keep]
+    return EventCodes(
+        email=email_codes[keep],
+        topic=topic[keep],
+        etype=etype[keep],
+        msg=msg[keep],
+        ts_ns=ts_ns,
+        emails=emails,
+        topics=topics,
+        n_raw=n_raw,
+        as_of=as_of,
+    )
+
+
+def encode_signups(signups: pd.DataFrame | None, topic_of_campaign: pd.Series, codes: EventCodes):
+    """Map the signups table to ``(email code, topic code, ts_ns)`` in the events' code books.
+
+    E-mails absent from the events extend ``codes.emails`` (they are owners without sends).
+    Returns ``(email, topic, ts_ns)`` arrays (``ts_ns`` None without ``signup_ts``).
+    """
+    if signups is None or len(signups) == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, None
+    raw, uniq = normalize_emails(signups["email"])
+    idx = codes.emails.get_indexer(uniq)
+    new = idx < 0
+    if new.any():
+        extra = uniq[new]
+        idx[new] = len(codes.emails) + np.arange(new.sum())
+        codes.emails = codes.emails.append(pd.Index(extra, dtype=object))
+    email = idx[raw]
+    topic = _topic_codes_of_campaigns(
+        signups["campaign_id"],
+        topic_of_campaign,
+        codes.topics,
+        "signups reference campaign_id(s) without a topic in the events",
+    )
+    ts_ns = None
+    if "signup_ts" in signups.columns:
+        ts_ns = to_utc(signups["signup_ts"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return email.astype(np.int64), topic, ts_ns
+
+
+def aggregate_pairs(
+    codes: EventCodes,
+    signup_email: np.ndarray,
+    signup_topic: np.ndarray,
+    *,
+    event_mask: np.ndarray | None = None,
+    signup_mask: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Seed §2 / §9 step 3: per ``(email, topic)`` the unique sends ``S``, clicks ``C`` and the
+    signup indicator ``Y`` = union of signup events and signups-table rows, collapsed to 0/1.
+
+    Also: ``signup_event``/``signup_table`` (the two sources), ``opted_out`` (an unsubscribe or
+    complaint in the topic, §6 rule 2) and ``last_open_ts`` (§6 rule 4). Owners (§6 rule 1) are
+    the rows with ``signed_up == 1``. Rows are sorted by e-mail code then topic.
+    ``event_mask``/``signup_mask`` restrict the events/table rows counted (used by the backtest).
+    """
+    n_t = len(codes.topics)
+    em, tp, et = codes.email, codes.topic, codes.etype
+    ts = codes.ts_ns
+    if event_mask is not None:
+        em, tp, et = em[event_mask], tp[event_mask], et[event_mask]
+        ts = None if ts is None else ts[event_mask]
+    se, st = signup_email, signup_topic
+    if signup_mask is not None:
+        se, st = se[signup_mask], st[signup_mask]
+    key_ev = em * n_t + tp
+    key_su = se * n_t + st
+    pcodes, puniq = pd.factorize(np.concatenate([key_ev, key_su]))
+    order = np.argsort(puniq, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    pcodes = rank[pcodes]
+    puniq = puniq[order]
+    n_p = len(puniq)
+    pe, ps = pcodes[: len(key_ev)], pcodes[len(key_ev) :]
+
+    def count(kind):
+        return np.bincount(pe[et == kind], minlength=n_p)
+
+    sends, clicks = count(_SEND), count(_CLICK)
+    sig_ev = count(_SIGNUP) > 0
+    sig_tab = np.bincount(ps, minlength=n_p) > 0
+    opted = (count(_UNSUB) + count(_COMPLAINT)) > 0
+    last_open = np.full(n_p, np.iinfo(np.int64).min, dtype=np.int64)
+    if ts is not None:
+        is_open = et == _OPEN
+        np.maximum.at(last_open, pe[is_open], ts[is_open])
+    last_open_ts = pd.to_datetime(
+        np.where(last_open == np.iinfo(np.int64).min, np.iinfo(np.int64).min, last_open), utc=True
+    )
+    email_code = puniq // n_t
+    topic_code = puniq % n_t
+    return pd.DataFrame(
+        {
+            "email": pd.Categorical.from_codes(email_code, categories=codes.emails),
+            "topic": pd.Categorical.from_codes(topic_code, categories=codes.topics),
+            "sends": sends.astype(np.int64),
+            "clicks": clicks.astype(np.int64),
+            "signed_up": (sig_ev | sig_tab).astype(np.int64),
+            "signup_event": sig_ev,
+            "signup_table": sig_tab,
+            "opted_out": opted,
+            "last_open_ts": last_open_ts,
+        }
+    )
+
+
+@dataclass
+class SignupCounts:
+    """Result of :func:`count_pairs`: the per-(email, topic) table and the topic priors."""
+
+    pairs: pd.DataFrame
+    topics: pd.DataFrame
+    as_of: pd.Timestamp | None
+    n_events: int
+    n_unique_events: int
+
+
+def count_pairs(
+    events: pd.DataFrame,
+    campaigns: pd.DataFrame | pd.Series,
+    signups: pd.DataFrame | None = None,
+    *,
+    clamp: tuple[float, float] = PRIOR_CLAMP,
+) -> SignupCounts:
+    """Seed §9 steps 1-3: counts per ``(email, topic)`` and the topic priors of §3.
+
+    ``campaigns`` is the campaigns table (``campaign_id, name, subject[, topic]``) or an
+    already computed ``campaign_id -> topic`` Series.
+    """
+    topic_of = campaigns if isinstance(campaigns, pd.Series) else campaign_topics(campaigns)
+    codes = encode_events(events, topic_of)
+    s_email, s_topic, _ = encode_signups(signups, topic_of, codes)
+    pairs = aggregate_pairs(codes, s_email, s_topic)
+    return SignupCounts(
+        pairs=pairs,
+        topics=topic_priors(pairs, clamp=clamp),
+        as_of=codes.as_of,
+        n_events=codes.n_raw,
+        n_unique_events=codes.n_unique,
+    )
