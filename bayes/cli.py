@@ -15,6 +15,7 @@ import signal
 import sys
 
 from bayes import __version__
+from bayes.cliargs import add_seed
 from bayes.io import InputError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -52,8 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every domain end to end on generated data; write an HTML report "
         "with figures, CSV tables and NetCDF posteriors into --out.",
     )
-    demo.add_argument("--out", default="reports/demo", help="report folder (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    demo.add_argument(
+        "--out",
+        default="reports/demo",
+        metavar="DIR",
+        help="report folder, written as a whole at the end; an earlier report there is "
+        "replaced, any other non-empty folder is refused (default: %(default)s)",
+    )
+    add_seed(demo)
     demo.add_argument(
         "--quick", action="store_true", help="smaller data and fewer draws (for smoke tests)"
     )

@@ -128,3 +128,44 @@ def test_demo_section_quick_feeds_the_video_priors(tmp_path):
     ):
         assert (ctx.figures / name).exists()
     assert (ctx.tables / "photos_segments.csv").exists()
+
+
+# --------------------------------------------------------------------------- issue 11 cases
+def test_duplicate_customer_id_is_refused_with_rows(small_csv, tmp_path, capsys):
+    df = pd.read_csv(small_csv)
+    df.loc[10, "customer_id"] = df.loc[3, "customer_id"]
+    bad = tmp_path / "dup.csv"
+    df.to_csv(bad, index=False)
+    out = tmp_path / "fit"
+    assert main(["photos", "fit", "--data", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "column 'customer_id'" in err and "rows 5, 12" in err and "one row per customer" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["photos", "generate", "--rows", "1e12", "--out", "x.csv"], "--rows"),
+        (["photos", "generate", "--rows", "0", "--out", "x.csv"], "--rows"),
+        (["photos", "generate", "--seed", "-1", "--out", "x.csv"], "--seed"),
+        (["photos", "fit", "--data", "x.csv", "--test-size", "1.5"], "--test-size"),
+        (["demo", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_impossible_numbers_stop_at_parsing(argv, flag, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert flag in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_refuses_a_foreign_out_folder_before_reading(small_csv, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.md").write_text("keep")
+    assert main(["photos", "fit", "--data", str(small_csv), "--out", str(mine)]) == 2
+    assert "was not written by bayes" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["notes.md"]

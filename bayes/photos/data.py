@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayes.io import Column, read_table, validate_frame
+from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
 from priors.segments import SEGMENT_KEYS
 
 __all__ = [
@@ -361,10 +361,24 @@ def schema_table() -> pd.DataFrame:
 
 
 def validate_photos(df: pd.DataFrame, *, source: str = "<photos table>") -> pd.DataFrame:
-    """Validate a Photos table against :data:`SCHEMA` (returns a coerced copy)."""
-    return validate_frame(df, SCHEMA, source=source)
+    """Validate a Photos table against :data:`SCHEMA` (returns a coerced copy): column types
+    and ranges, and one row per ``customer_id`` (a customer counted twice would bias every
+    rate and leak between the train and test splits)."""
+    out = validate_frame(df, SCHEMA, source=source)
+    dup = out["customer_id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        ids = sorted(set(out.loc[dup, "customer_id"].tolist()))
+        shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
+        raise InputError(
+            f"{len(ids):,} customer_id value(s) appear on more than one row (e.g. {shown}); "
+            "the table must have one row per customer",
+            source=source,
+            column="customer_id",
+            rows=row_numbers(dup, out.index),
+        )
+    return out
 
 
 def read_photos(path) -> pd.DataFrame:
     """Read and validate a Photos CSV/Parquet file; bad input raises :class:`bayes.io.InputError`."""
-    return read_table(path, SCHEMA)
+    return validate_photos(read_table(path), source=str(path))
