@@ -430,8 +430,8 @@ class PriorSet(Mapping[str, Prior]):
         return d
 
     def to_json(self) -> str:
-        """Deterministic JSON (sorted keys): the ``prior_spec`` of every posterior file."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """Deterministic JSON in declaration order: the ``prior_spec`` of every posterior file."""
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: Mapping) -> PriorSet:
