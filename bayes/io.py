@@ -75,7 +75,8 @@ class Column:
     """Schema of one input column.
 
     ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``datetime``.
-    ``allowed`` restricts values to a set, ``min``/``max`` bound numbers.
+    ``allowed`` restricts values to a set, ``min``/``max`` bound numbers; numbers must be
+    finite (no ``inf``) unless ``finite=False``.
     """
 
     name: str
@@ -85,6 +86,7 @@ class Column:
     allowed: tuple | None = None
     min: float | None = None
     max: float | None = None
+    finite: bool = True
 
 
 def row_numbers(mask, index: pd.Index | None = None, *, limit: int | None = None) -> list:
@@ -131,6 +133,15 @@ def validate_frame(
             )
         out[col.name] = s = _coerce(s, col, source, out.index)
         notnull = ~s.isna().to_numpy()
+        if col.kind in ("int", "float") and col.finite:
+            bad = notnull & ~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))
+            if bad.any():
+                raise InputError(
+                    "infinite values are not allowed",
+                    source=source,
+                    column=col.name,
+                    rows=row_numbers(bad, out.index),
+                )
         if col.allowed is not None:
             bad = notnull & ~s.isin(col.allowed).to_numpy()
             if bad.any():
@@ -202,6 +213,14 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
                 rows=row_numbers(bad, index),
             )
         if kind == "int":
+            inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
+            if inf.any():
+                raise InputError(
+                    "infinite values are not allowed",
+                    source=source,
+                    column=col.name,
+                    rows=row_numbers(inf, index),
+                )
             finite = num.dropna()
             frac = (finite % 1 != 0).reindex(num.index, fill_value=False).to_numpy()
             if frac.any():
