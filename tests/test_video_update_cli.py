@@ -67,7 +67,9 @@ def test_pilot_update_inspect_end_to_end(tmp_path, capsys):
     assert s["pilot"]["source"] == str(pilot)
     assert (out / "posterior.nc").exists() and (out / "heatmap_posterior.png").exists()
     assert main(["inspect", str(out / "posterior.nc"), "--var", "alpha", "beta"]) == 0
-    assert "hdi_prob=0.9" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "central 90% (lower_90 / upper_90)" in printed
+    assert "alpha" in printed and "r_hat" in printed
 
 
 def test_update_bad_pilot_exits_2(tmp_path, capsys):
