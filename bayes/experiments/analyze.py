@@ -180,6 +180,7 @@ def analyze(
     prob: float = 0.9,
     tolerance: float = LOSS_TOLERANCE,
     engine: str = "duckdb",
+    source_label: str | None = None,
 ) -> ExperimentAnalysis:
     """Run the whole analysis (see the module docstring).
 
@@ -187,6 +188,7 @@ def analyze(
     :class:`~priors.spec.PriorSet` (default: :func:`priors.experiments.experiment_priors`);
     ``library`` a fitted :class:`~models.experiments.LiftLibrary`; ``sampler`` the
     :class:`~models.sampling.SamplerConfig` of the exact draws and of the library refit.
+    ``source_label`` names the data in outputs and posteriors (default: the path).
     Bad input raises :class:`~bayes.io.InputError` naming the file, column and rows.
     """
     if method not in METHODS:
@@ -202,6 +204,8 @@ def analyze(
         table = read_experiment(
             source, arm=arm, metrics=metrics, covariates=covariates, control=control, time=time
         )
+    if source_label is not None:
+        table.source = str(source_label)
     m = moments(table, engine=engine)
     srm = srm_test(m.n, [1 - expected_split, expected_split], arms=m.arms)
 

@@ -298,7 +298,8 @@ def read_library(path) -> pd.DataFrame:
 
 @dataclass
 class ExperimentTable:
-    """A validated experiment: the rows, the arm column and its control / treatment labels."""
+    """A validated experiment: the rows (or, from :func:`bayes.experiments.engine.scan`, where
+    they are), the arm column and its control / treatment labels, and which metrics are 0/1."""
 
     frame: pd.DataFrame
     arm: str
@@ -309,6 +310,8 @@ class ExperimentTable:
     time: str | None = None
     source: str = "<DataFrame>"
     binary: dict = field(default_factory=dict)
+    #: where the rows are when ``frame`` is None (a path or a DataFrame, from :func:`scan`)
+    origin: object = None
 
     @property
     def arms(self) -> tuple[str, str]:

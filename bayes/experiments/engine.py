@@ -175,7 +175,7 @@ def scan(
         )
     finally:
         src.close()
-    table = ExperimentTable(
+    return ExperimentTable(
         frame=None,
         arm=arm,
         control=ctl,
@@ -185,9 +185,8 @@ def scan(
         time=time,
         source=src.label,
         binary=binary,
+        origin=source,
     )
-    table._origin = source  # type: ignore[attr-defined]
-    return table
 
 
 def _moments_sql(src: _Source, arm: str, columns, arms, by: str | None):
@@ -278,15 +277,13 @@ def daily_moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb
 
 
 def _origin(table: ExperimentTable):
-    if table.frame is not None:
-        return table.frame
-    return table._origin  # type: ignore[attr-defined]
+    return table.frame if table.frame is not None else table.origin
 
 
 def _frame(table: ExperimentTable, columns) -> pd.DataFrame:
     if table.frame is not None:
         return table.frame
-    origin = table._origin  # type: ignore[attr-defined]
+    origin = table.origin
     if isinstance(origin, pd.DataFrame):
         return origin
     from bayes.io import read_table
