@@ -135,10 +135,16 @@ def _given(n, effect, power) -> str:
 
 
 def _sign(effect: float | None, alternative: str) -> float:
-    if alternative == "smaller":
-        return -1.0
-    if alternative == "larger":
-        return 1.0
+    """Direction of the effect: set by a one-sided alternative (an effect given against it is
+    refused), else by the effect's sign (increase when solving for the MDE)."""
+    if alternative in ("smaller", "larger"):
+        want = -1.0 if alternative == "smaller" else 1.0
+        if effect is not None and effect != 0 and np.sign(effect) != want:
+            raise PowerError(
+                f"alternative {alternative!r} tests for {'a decrease' if want < 0 else 'an increase'}"
+                f" but the effect {effect:g} goes the other way; no sample size can detect it"
+            )
+        return want
     return -1.0 if effect is not None and effect < 0 else 1.0
 
 
