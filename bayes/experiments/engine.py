@@ -44,6 +44,7 @@ class _Source:
         import duckdb
 
         self.con = duckdb.connect()
+        self.text = False  # CSV: every column read as text
         self.con.execute("SET TimeZone='UTC'")
         threads = os.environ.get("BAYES_CORES")
         if threads:
@@ -63,7 +64,10 @@ class _Source:
         if suffix in (".parquet", ".pq"):
             reader = f"read_parquet({_lit(path)})"
         elif suffix in (".csv", ".txt", ".gz"):
-            reader = f"read_csv({_lit(path)}, header=true, auto_detect=true)"
+            # every column as text, converted by TRY_CAST: a stray word in row 9,000,000 is
+            # then a validation error naming its row, not a sniffer failure
+            reader = f"read_csv({_lit(path)}, header=true, all_varchar=true)"
+            self.text = True
         else:
             raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
         try:
@@ -85,9 +89,11 @@ class _Source:
     def close(self):
         self.con.close()
 
-
-def _num(c: str) -> str:
-    return f"TRY_CAST({_q(c)} AS DOUBLE)"
+    def num(self, c: str, to: str = "DOUBLE") -> str:
+        """``c`` as a number (NULL where it is not one). On text columns the ``trim`` keeps
+        DuckDB 2.0 from pushing the cast into the CSV reader as a strict one."""
+        col = f"trim({_q(c)})" if self.text else _q(c)
+        return f"TRY_CAST({col} AS {to})"
 
 
 def scan(
@@ -118,12 +124,12 @@ def scan(
             )
         numeric = [*metrics, *covariates]
         parts = ["count(*)", f"count(*) FILTER (WHERE {_q(arm)} IS NULL)"]
-        bad_cond = {c: f"({_num(c)} IS NULL OR NOT isfinite({_num(c)}))" for c in numeric}
+        bad_cond = {c: f"({src.num(c)} IS NULL OR NOT isfinite({src.num(c)}))" for c in numeric}
         parts += [f"count(*) FILTER (WHERE {bad_cond[c]})" for c in numeric]
-        parts += [f"min({_num(c)}), max({_num(c)})" for c in covariates]
-        parts += [f"bool_and({_num(c)} IN (0, 1))" for c in metrics]
+        parts += [f"min({src.num(c)}), max({src.num(c)})" for c in covariates]
+        parts += [f"bool_and({src.num(c)} IN (0, 1))" for c in metrics]
         if time:
-            parts.append(f"count(*) FILTER (WHERE TRY_CAST({_q(time)} AS TIMESTAMPTZ) IS NULL)")
+            parts.append(f"count(*) FILTER (WHERE {src.num(time, 'TIMESTAMPTZ')} IS NULL)")
         res = src.con.execute("SELECT " + ", ".join(parts) + " FROM src").fetchone()
         n_rows, arm_null = res[0], res[1]
         if n_rows == 0:
@@ -165,7 +171,7 @@ def scan(
                 "cannot parse as a timestamp",
                 source=src.label,
                 column=time,
-                rows=src.rows(f"TRY_CAST({_q(time)} AS TIMESTAMPTZ) IS NULL"),
+                rows=src.rows(f"{src.num(time, 'TIMESTAMPTZ')} IS NULL"),
             )
         labels = src.con.execute(
             f"SELECT CAST({_q(arm)} AS VARCHAR), count(*) FROM src GROUP BY 1 ORDER BY 1"
@@ -192,12 +198,12 @@ def scan(
 def _moments_sql(src: _Source, arm: str, columns, arms, by: str | None):
     cols = list(columns)
     sel = [f"CAST({_q(arm)} AS VARCHAR) AS arm", "count(*) AS n"]
-    sel += [f"avg({_num(c)})" for c in cols]
+    sel += [f"avg({src.num(c)})" for c in cols]
     pairs = [(i, j) for i in range(len(cols)) for j in range(i, len(cols))]
-    sel += [f"covar_pop({_num(cols[i])}, {_num(cols[j])})" for i, j in pairs]
+    sel += [f"covar_pop({src.num(cols[i])}, {src.num(cols[j])})" for i, j in pairs]
     group = "1"
     if by:
-        sel.insert(0, f"CAST(floor(epoch(CAST({_q(by)} AS TIMESTAMPTZ)) / 86400) AS BIGINT) AS day")
+        sel.insert(0, f"CAST(floor(epoch({src.num(by, 'TIMESTAMPTZ')}) / 86400) AS BIGINT) AS day")
         group = "1, 2"
     sql = f"SELECT {', '.join(sel)} FROM src GROUP BY {group} ORDER BY {group}"
     rows = src.con.execute(sql).fetchall()

@@ -213,12 +213,12 @@ def demo_section(ctx) -> Section:
     )
 
     # -------------------------------------------------------------- the SRM guard
-    faulty = generate_experiment(n_users, seed=ctx.seed, truth=ExperimentTruth(srm=0.1))
+    faulty = generate_experiment(n_users, seed=ctx.seed, truth=ExperimentTruth(srm=0.3))
     bad = analyze(
         faulty.frame, arm="arm", metrics=["revenue"], covariates=["pre_revenue"], method="cuped"
     )
     sec.text(
-        "Guard: the same experiment with a logging fault that loses 10% of the treatment's "
+        "Guard: the same experiment with a logging fault that loses 30% of the treatment's "
         f"web users. {bad.srm['message']}. Decision: {bad.headline}"
     )
     ctx.state["experiments"] = {"headline": res.headline, "decision": res.decision}
