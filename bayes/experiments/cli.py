@@ -611,7 +611,8 @@ def _cmd_analyze(args) -> int:
 
 def write_analysis(res, folder) -> list[str]:
     """Write an analysis into ``folder``: summary.json, estimates.csv, sequential.csv, one
-    NetCDF per model (library.nc for an updated library) and the plots."""
+    NetCDF per model (readout.nc for the lift readout, conversion_<metric>.nc for an exact
+    Beta-Binomial one, library.nc for the updated library) and the plots."""
     from bayes.experiments.plots import plot_cumulative_effect, plot_lift_posterior
     from bayes.io import dumps, save_figure, write_table, write_text
 
@@ -626,7 +627,7 @@ def write_analysis(res, folder) -> list[str]:
         save_figure(fig, folder / "cumulative_effect.png")
         files += ["sequential.csv", "cumulative_effect.png"]
     for name, model in res.models.items():
-        fname = "library.nc" if name == "library" else f"{name}.nc"
+        fname = {"library": "library.nc", "lift": "readout.nc"}.get(name, f"{name}.nc")
         model.save(folder / fname)
         files.append(fname)
     first = res.table.metrics[0]
@@ -637,7 +638,7 @@ def write_analysis(res, folder) -> list[str]:
         pred = model.predict()["relative_lift"]
         prior = None
         if "lift" in res.models and model is res.models["lift"]:
-            pred = pred.sel(metric=first)
+            pred = pred.sel(outcome=first)
             prior = model.priors_["relative_lift"]
         fig, _ = plot_lift_posterior(pred.values, prior=prior, prob=res.prob, metric=first)
         save_figure(fig, folder / "lift_posterior.png")

@@ -133,7 +133,7 @@ def demo_section(ctx) -> Section:
         "losses as a share of the control mean)",
     )
     fig, _ = plot_lift_posterior(
-        res.models["lift"].predict()["relative_lift"].sel(metric="revenue").values,
+        res.models["lift"].predict()["relative_lift"].sel(outcome="revenue").values,
         prior=res.models["lift"].priors_["relative_lift"],
         metric="revenue",
     )

@@ -36,7 +36,11 @@ from models.experiments.likelihood import (
 from priors.experiments import CONVERSION_PRIORS, LIFT_PRIORS, experiment_priors
 from priors.spec import PriorError, interval_names
 
-__all__ = ["BetaBinomialReadout", "NormalReadout", "lift_summary"]
+__all__ = ["DIM", "BetaBinomialReadout", "NormalReadout", "lift_summary"]
+
+#: the dim of the metrics a NormalReadout reads out ("metric" itself is taken: az.summary
+#: stacks its statistics along a dim of that name)
+DIM = "outcome"
 
 
 def lift_summary(absolute, relative, prob: float = 0.9) -> dict:
@@ -239,7 +243,7 @@ class NormalReadout(BayesianModel):
     (Normal); exact Normal posterior per metric.
 
     ``fit(estimates)`` takes :class:`~models.experiments.estimators.Estimate` objects (or
-    one). ``predict()`` gives ``relative_lift`` and ``absolute_lift`` (chain, draw, metric);
+    one). ``predict()`` gives ``relative_lift`` and ``absolute_lift`` (chain, draw, outcome);
     the absolute lift is the relative one times the control's (adjusted) mean, a plug-in whose
     own error is negligible next to the lift's on arms of thousands of users.
 
@@ -248,7 +252,7 @@ class NormalReadout(BayesianModel):
     """
 
     domain = "experiments"
-    entity = "metric"
+    entity = DIM
     fit_method = "exact"
 
     @classmethod
@@ -300,14 +304,14 @@ class NormalReadout(BayesianModel):
     def build_model(self, prepared):
         import pymc as pm
 
-        with pm.Model(coords={"metric": list(prepared["metric"])}) as model:
-            r = self.priors_["relative_lift"].to_pymc("relative_lift", dims=("metric",))
+        with pm.Model(coords={DIM: list(prepared["metric"])}) as model:
+            r = self.priors_["relative_lift"].to_pymc("relative_lift", dims=(DIM,))
             pm.Normal(
                 "lift_hat",
                 mu=r,
                 sigma=prepared["lift_se"].to_numpy(),
                 observed=prepared["lift_hat"].to_numpy(),
-                dims="metric",
+                dims=DIM,
             )
         return model
 
@@ -327,28 +331,28 @@ class NormalReadout(BayesianModel):
         return _exact_idata(
             {"relative_lift": post},
             {"relative_lift": prior},
-            {"metric": list(prepared["metric"])},
-            {"relative_lift": ["metric"], "lift_hat": ["metric"]},
+            {DIM: list(prepared["metric"])},
+            {"relative_lift": [DIM], "lift_hat": [DIM]},
             {"lift_hat": loglik},
         )
 
     def _data_groups(self, prepared):
-        coords = {"metric": list(prepared["metric"])}
+        coords = {DIM: list(prepared["metric"])}
         const = {
-            k: ("metric", prepared[k].to_numpy())
+            k: (DIM, prepared[k].to_numpy())
             for k in ("lift_se", "mean_control", "mean_treatment", "n_control", "n_treatment")
         }
-        const["method"] = ("metric", prepared["method"].astype(str).to_numpy())
+        const["method"] = (DIM, prepared["method"].astype(str).to_numpy())
         return {
             "observed_data": xr.Dataset(
-                {"lift_hat": ("metric", prepared["lift_hat"].to_numpy())}, coords=coords
+                {"lift_hat": (DIM, prepared["lift_hat"].to_numpy())}, coords=coords
             ),
             "constant_data": xr.Dataset(const, coords=coords),
         }
 
     def _restore(self, idata) -> None:
         cd = idata.constant_data
-        self.metrics_ = [str(m) for m in cd["metric"].values]
+        self.metrics_ = [str(m) for m in cd[DIM].values]
         self.table_ = pd.DataFrame(
             {
                 "metric": self.metrics_,
@@ -381,7 +385,7 @@ class NormalReadout(BayesianModel):
         self.check_fitted()
         rel = self.idata_.posterior["relative_lift"]
         base = xr.DataArray(
-            self.table_["mean_control"].to_numpy(), dims="metric", coords={"metric": self.metrics_}
+            self.table_["mean_control"].to_numpy(), dims=DIM, coords={DIM: self.metrics_}
         )
         return xr.Dataset({"relative_lift": rel, "absolute_lift": rel * base})
 
@@ -392,8 +396,8 @@ class NormalReadout(BayesianModel):
         for m in metrics or self.metrics_:
             row = self.table_.set_index("metric").loc[m]
             s = lift_summary(
-                p["absolute_lift"].sel(metric=m).values,
-                p["relative_lift"].sel(metric=m).values,
+                p["absolute_lift"].sel({DIM: m}).values,
+                p["relative_lift"].sel({DIM: m}).values,
                 prob,
             )
             s.update(
