@@ -150,11 +150,12 @@ def library():
             "se": se,
         }
     )
-    return LiftLibrary(sampler=SamplerConfig(draws=1000, tune=700, chains=2, seed=3)).fit(
+    return LiftLibrary(sampler=SamplerConfig(draws=800, tune=500, chains=2, seed=3)).fit(
         past
     ), past
 
 
+@pytest.mark.slow
 def test_library_learns_the_next_lift_prior_and_updates(library, tmp_path):
     lib, past = library
     assert lib.diagnostics_.ok, lib.diagnostics_
