@@ -312,6 +312,8 @@ class ExperimentTable:
     binary: dict = field(default_factory=dict)
     #: where the rows are when ``frame`` is None (a path or a DataFrame, from :func:`scan`)
     origin: object = None
+    #: sufficient statistics computed with the validation, keyed by their columns
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def arms(self) -> tuple[str, str]:

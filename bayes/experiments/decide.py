@@ -33,7 +33,14 @@ _ACTION_TEXT = {
 def chance_in_words(chance: float) -> str:
     """``"a 97% chance that the treatment is better than the control, given the data and the
     prior (a probability of being better, not a p-value)"``."""
-    pct = f"{chance:.1%}" if 0.99 < chance < 1 or 0 < chance < 0.01 else f"{chance:.0%}"
+    if chance >= 0.9995:
+        pct = "more than 99.9%"
+    elif chance <= 0.0005:
+        pct = "less than 0.1%"
+    elif 0.99 < chance or chance < 0.01:
+        pct = f"{chance:.1%}"
+    else:
+        pct = f"{chance:.0%}"
     return (
         f"a {pct} chance that the treatment is better than the control, given the data and "
         "the prior (a probability of being better, not a p-value)"

@@ -26,6 +26,24 @@ from models.experiments.stats import ArmMoments, moments_from_arrays
 __all__ = ["ENGINES", "daily_moments", "moments", "scan"]
 
 ENGINES: tuple[str, ...] = ("duckdb", "numpy")
+#: column types read as numbers without a per-value TRY_CAST
+_NUMERIC_TYPES = frozenset(
+    {
+        "DOUBLE",
+        "FLOAT",
+        "REAL",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "HUGEINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+        "BOOLEAN",
+    }
+)
 _MAX_ROWS = 5
 
 
@@ -44,7 +62,6 @@ class _Source:
         import duckdb
 
         self.con = duckdb.connect()
-        self.text = False  # CSV: every column read as text
         self.con.execute("SET TimeZone='UTC'")
         threads = os.environ.get("BAYES_CORES")
         if threads:
@@ -53,6 +70,7 @@ class _Source:
             self.con.register("src_df", source)
             self.con.execute("CREATE VIEW src AS SELECT * FROM src_df")
             self.label = "<DataFrame>"
+            self.columns()
             return
         path = Path(source)
         self.label = str(source)
@@ -67,16 +85,17 @@ class _Source:
             # every column as text, converted by TRY_CAST: a stray word in row 9,000,000 is
             # then a validation error naming its row, not a sniffer failure
             reader = f"read_csv({_lit(path)}, header=true, all_varchar=true)"
-            self.text = True
         else:
             raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
         try:
             self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
             raise InputError(f"cannot read the file ({exc})", source=path) from exc
+        self.columns()
 
     def columns(self) -> list[str]:
-        return [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
+        self.types = {r[0]: str(r[1]).upper() for r in self.con.execute("DESCRIBE src").fetchall()}
+        return list(self.types)
 
     def rows(self, condition: str) -> list[int]:
         """CSV line numbers (header = line 1) of the first rows matching ``condition``."""
@@ -91,8 +110,12 @@ class _Source:
 
     def num(self, c: str, to: str = "DOUBLE") -> str:
         """``c`` as a number (NULL where it is not one). On text columns the ``trim`` keeps
-        DuckDB 2.0 from pushing the cast into the CSV reader as a strict one."""
-        col = f"trim({_q(c)})" if self.text else _q(c)
+        DuckDB 2.0 from pushing the cast into the CSV reader as a strict one; numeric columns
+        (Parquet, DataFrames) are used as they are."""
+        kind = self.types.get(c, "VARCHAR")
+        if to == "DOUBLE" and kind in _NUMERIC_TYPES:
+            return _q(c) if kind == "DOUBLE" else f"CAST({_q(c)} AS DOUBLE)"
+        col = f"trim({_q(c)})" if kind == "VARCHAR" else _q(c)
         return f"TRY_CAST({col} AS {to})"
 
 
@@ -123,18 +146,22 @@ def scan(
                 f"missing required column(s) {missing}; found {have}", source=src.label
             )
         numeric = [*metrics, *covariates]
-        parts = ["count(*)", f"count(*) FILTER (WHERE {_q(arm)} IS NULL)"]
         bad_cond = {c: f"({src.num(c)} IS NULL OR NOT isfinite({src.num(c)}))" for c in numeric}
+        parts = [f"CAST({_q(arm)} AS VARCHAR)", "count(*)"]
         parts += [f"count(*) FILTER (WHERE {bad_cond[c]})" for c in numeric]
         parts += [f"min({src.num(c)}), max({src.num(c)})" for c in covariates]
         parts += [f"bool_and({src.num(c)} IN (0, 1))" for c in metrics]
         if time:
             parts.append(f"count(*) FILTER (WHERE {src.num(time, 'TIMESTAMPTZ')} IS NULL)")
-        res = src.con.execute("SELECT " + ", ".join(parts) + " FROM src").fetchone()
-        n_rows, arm_null = res[0], res[1]
-        if n_rows == 0:
+        k = 2 + len(numeric) + 2 * len(covariates) + len(metrics) + bool(time)  # result columns
+        # one pass: the checks and the sums of every column, per arm label
+        stats_sql, pairs = _moment_parts(src, numeric)
+        rows = src.con.execute(
+            f"SELECT {', '.join(parts + stats_sql)} FROM src GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        if not rows:
             raise InputError("the table is empty (no data rows)", source=src.label)
-        if arm_null:
+        if any(r[0] is None for r in rows):
             raise InputError(
                 "missing values (NaN/empty) are not allowed",
                 source=src.label,
@@ -143,7 +170,7 @@ def scan(
             )
         pos = 2
         for c in numeric:
-            if res[pos]:
+            if sum(r[pos] for r in rows):
                 raise InputError(
                     "missing, non-numeric, NaN or infinite values are not allowed in a metric "
                     "or covariate",
@@ -153,7 +180,7 @@ def scan(
                 )
             pos += 1
         for c in covariates:
-            lo, hi = res[pos], res[pos + 1]
+            lo, hi = min(r[pos] for r in rows), max(r[pos + 1] for r in rows)
             if lo == hi:
                 raise InputError(
                     f"the covariate is constant (every row is {lo:g}), so it cannot adjust "
@@ -164,21 +191,18 @@ def scan(
             pos += 2
         binary = {}
         for c in metrics:
-            binary[c] = bool(res[pos])
+            binary[c] = all(bool(r[pos]) for r in rows)
             pos += 1
-        if time and res[pos]:
+        if time and sum(r[pos] for r in rows):
             raise InputError(
                 "cannot parse as a timestamp",
                 source=src.label,
                 column=time,
                 rows=src.rows(f"{src.num(time, 'TIMESTAMPTZ')} IS NULL"),
             )
-        labels = src.con.execute(
-            f"SELECT CAST({_q(arm)} AS VARCHAR), count(*) FROM src GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        ctl, trt = resolve_arms(
-            [r[0] for r in labels], [r[1] for r in labels], control, src.label, arm
-        )
+        ctl, trt = resolve_arms([r[0] for r in rows], [r[1] for r in rows], control, src.label, arm)
+        per_arm = {r[0]: _parse_moments(r[1], r[k:], len(numeric), pairs) for r in rows}
+        cached = _assemble(per_arm, (ctl, trt), numeric)
     finally:
         src.close()
     return ExperimentTable(
@@ -192,39 +216,54 @@ def scan(
         source=src.label,
         binary=binary,
         origin=source,
+        cache={tuple(numeric): cached},
+    )
+
+
+def _moment_parts(src: _Source, cols) -> tuple[list[str], list[tuple[int, int]]]:
+    """SQL aggregates of the means and centred cross-products (``covar_pop`` × n) of ``cols``."""
+    pairs = [(i, j) for i in range(len(cols)) for j in range(i, len(cols))]
+    sql = [f"avg({src.num(c)})" for c in cols]
+    sql += [f"covar_pop({src.num(cols[i])}, {src.num(cols[j])})" for i, j in pairs]
+    return sql, pairs
+
+
+def _parse_moments(n, values, p: int, pairs):
+    mean = np.array(values[:p], dtype=float)
+    cov = np.zeros((p, p))
+    for (i, j), v in zip(pairs, values[p:], strict=True):
+        cov[i, j] = cov[j, i] = 0.0 if v is None else v
+    return int(n), mean, cov * int(n)
+
+
+def _assemble(per_arm: dict, arms, cols) -> ArmMoments:
+    p = len(cols)
+    empty = (0, np.zeros(p), np.zeros((p, p)))
+    got = [per_arm.get(a, empty) for a in arms]
+    return ArmMoments(
+        tuple(arms),
+        tuple(cols),
+        np.array([g[0] for g in got]),
+        np.array([g[1] for g in got]),
+        np.array([g[2] for g in got]),
     )
 
 
 def _moments_sql(src: _Source, arm: str, columns, arms, by: str | None):
     cols = list(columns)
-    sel = [f"CAST({_q(arm)} AS VARCHAR) AS arm", "count(*) AS n"]
-    sel += [f"avg({src.num(c)})" for c in cols]
-    pairs = [(i, j) for i in range(len(cols)) for j in range(i, len(cols))]
-    sel += [f"covar_pop({src.num(cols[i])}, {src.num(cols[j])})" for i, j in pairs]
+    stats_sql, pairs = _moment_parts(src, cols)
+    sel = [f"CAST({_q(arm)} AS VARCHAR) AS arm", "count(*) AS n", *stats_sql]
     group = "1"
     if by:
-        sel.insert(0, f"CAST(floor(epoch({src.num(by, 'TIMESTAMPTZ')}) / 86400) AS BIGINT) AS day")
+        day = f"CAST(floor(epoch({src.num(by, 'TIMESTAMPTZ')}) / 86400) AS BIGINT) AS day"
+        sel.insert(0, day)
         group = "1, 2"
     sql = f"SELECT {', '.join(sel)} FROM src GROUP BY {group} ORDER BY {group}"
-    rows = src.con.execute(sql).fetchall()
-    p = len(cols)
-    out = {}
-    for r in rows:
-        key = r[0] if by else None
-        r = r[1:] if by else r
-        label, n = r[0], int(r[1])
-        mean = np.array(r[2 : 2 + p], dtype=float)
-        cov = np.zeros((p, p))
-        for (i, j), v in zip(pairs, r[2 + p :], strict=True):
-            cov[i, j] = cov[j, i] = 0.0 if v is None else v
-        out.setdefault(key, {})[label] = (n, mean, cov * n)
-    result = []
-    for key, per_arm in out.items():
-        n = np.array([per_arm.get(a, (0, None, None))[0] for a in arms])
-        mean = np.array([per_arm[a][1] if a in per_arm else np.zeros(p) for a in arms])
-        scatter = np.array([per_arm[a][2] if a in per_arm else np.zeros((p, p)) for a in arms])
-        result.append((key, ArmMoments(tuple(arms), tuple(cols), n, mean, scatter)))
-    return result
+    out: dict = {}
+    for r in src.con.execute(sql).fetchall():
+        key, r = (r[0], r[1:]) if by else (None, r)
+        out.setdefault(key, {})[r[0]] = _parse_moments(r[1], r[2:], len(cols), pairs)
+    return [(key, _assemble(per_arm, arms, cols)) for key, per_arm in out.items()]
 
 
 def moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb") -> ArmMoments:
@@ -240,6 +279,9 @@ def moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb") -> 
             arms=table.arms,
             columns=columns,
         )
+    hit = table.cache.get(tuple(columns))
+    if hit is not None and hit.arms == table.arms:
+        return hit  # computed in the same pass as the validation (scan)
     src = _Source(_origin(table))
     try:
         ((_, m),) = _moments_sql(src, table.arm, columns, table.arms, None)

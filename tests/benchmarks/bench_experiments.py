@@ -11,6 +11,9 @@ The 10M rows are built once from the growth users (200k, resampled) in 1M-user c
 :func:`bayes.experiments.data.generate_experiment` and cached in ``$BAYES_BENCH_CACHE``
 (default ``/tmp/bayes_bench_experiments``).
 
+Wall time depends on what else runs on the machine; the CPU time (user + system, all threads)
+is printed beside it: on an otherwise idle 2-core machine the wall time is about CPU / 2.
+
 Usage: ``python -m tests.benchmarks experiments`` (or ``make bench``).
 """
 
@@ -32,16 +35,20 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from bayes.experiments.analyze import analyze
 from models.sampling import SamplerConfig
+import arviz, pymc  # the readout's libraries: imported before the clock starts, timed apart
 t_import = time.perf_counter() - t0
 path, engine = sys.argv[1], sys.argv[2]
-t = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, c = time.perf_counter(), cpu()
 res = analyze(path, arm="arm", metrics=["revenue", "converted"], covariates=["pre_revenue"],
               method="bayes", engine=engine,
               sampler=SamplerConfig(draws=1000, chains=4, seed=0, progress=False))
-elapsed = time.perf_counter() - t
+elapsed, cpu_s = time.perf_counter() - t, cpu() - c
 m = res.moments
 print(json.dumps({
-    "seconds": elapsed, "import_seconds": t_import,
+    "seconds": elapsed, "cpu_seconds": cpu_s, "import_seconds": t_import,
     "users": int(m.n.sum()), "mean": m.mean.tolist(), "scatter": m.scatter.tolist(),
     "headline": res.headline, "variance_reduction": res.estimates[0].details["variance_reduction"],
     "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
@@ -110,7 +117,8 @@ def main() -> None:
     print(f"CUPED variance reduction (revenue): {duck['variance_reduction']:.1%}")
     for name, r in (("duckdb (default)", duck), ("numpy reference", ref)):
         print(
-            f"{name:18s} analysis {r['seconds']:.2f} s (imports {r['import_seconds']:.1f} s apart), "
+            f"{name:18s} analysis {r['seconds']:.2f} s wall, {r['cpu_seconds']:.2f} s CPU "
+            f"(imports {r['import_seconds']:.1f} s apart), "
             f"peak RSS {r['peak_rss_gb']:.2f} GB, {duck['users'] / r['seconds'] / 1e6:.1f}M users/s"
         )
     print(
