@@ -207,6 +207,37 @@ def test_analyze_defaults_and_frequentist_methods(exp):
     )
 
 
+def test_analyze_ratio_metrics_by_the_delta_method(exp):
+    from models.experiments import ratio_metric
+
+    a = analyze(
+        exp.frame,
+        arm="arm",
+        metrics=["revenue"],
+        covariates=["pre_revenue"],
+        ratios=["revenue/orders"],
+        method="cuped",
+    )
+    ratio = a.estimates[-1]
+    f = exp.frame
+    m = moments_from_arrays(
+        (f["arm"] == "treatment").to_numpy().astype(int),
+        f[["revenue", "orders"]].to_numpy(float),
+        arms=("control", "treatment"),
+        columns=["revenue", "orders"],
+    )
+    ref = ratio_metric(m, "revenue", "orders")
+    assert ratio.metric == "revenue/orders" and ratio.diff == pytest.approx(ref.diff, rel=1e-9)
+    assert ratio.se == pytest.approx(ref.se, rel=1e-9)
+    g = f.groupby("arm")[["revenue", "orders"]].sum()
+    assert ratio.mean[1] == pytest.approx(
+        g.loc["treatment", "revenue"] / g.loc["treatment", "orders"]
+    )
+    assert len(a.multiple) == 2 and "across 2 metrics" in a.headline
+    with pytest.raises(InputError, match="NUMERATOR/DENOMINATOR"):
+        analyze(exp.frame, arm="arm", metrics=["revenue"], ratios=["revenue"])
+
+
 def test_library_generator_and_reader(tmp_path):
     lib = generate_library(10, seed=1)
     assert list(lib.columns) == ["experiment", "lift", "se", "true_lift"] and lib["se"].gt(0).all()

@@ -10,7 +10,8 @@
    ``regression`` (Lin's interacted OLS on the rows, statsmodels HC2), or ``bayes`` (the
    ``cuped`` estimate read out by an exact Bayesian model: Beta-Binomial for a 0/1 metric
    without covariates, else the Normal model of the relative lift);
-4. Holm and Benjamini-Hochberg across metrics;
+4. ratio metrics (``ratios``, Σ num / Σ den per arm) by the delta method; Holm and
+   Benjamini-Hochberg across all metrics;
 5. with a time column, the cumulative effect per day with fixed and always-valid intervals;
 6. with a library of past lifts, the readout's prior is the library's predictive for the
    next lift, and the library is refitted with this experiment's lift (the updating loop);
@@ -38,6 +39,7 @@ from models.experiments.estimators import (
     EstimationError,
     cuped,
     difference_in_means,
+    ratio_metric,
     regression_adjustment,
     regression_hc,
 )
@@ -120,6 +122,13 @@ class ExperimentAnalysis:
         return out
 
 
+def _ratio(text: str) -> tuple[str, str]:
+    num, sep, den = str(text).partition("/")
+    if not sep or not num or not den:
+        raise InputError(f"a ratio metric is written NUMERATOR/DENOMINATOR, got {text!r}")
+    return num, den
+
+
 def adjusted_estimate(m: ArmMoments, metric: str, covariates) -> Estimate:
     """The sums-based primary estimate: CUPED (one covariate), Lin (several), or plain."""
     covariates = list(covariates or ())
@@ -181,6 +190,7 @@ def analyze(
     tolerance: float = LOSS_TOLERANCE,
     engine: str = "duckdb",
     source_label: str | None = None,
+    ratios=(),
 ) -> ExperimentAnalysis:
     """Run the whole analysis (see the module docstring).
 
@@ -188,7 +198,9 @@ def analyze(
     :class:`~priors.spec.PriorSet` (default: :func:`priors.experiments.experiment_priors`);
     ``library`` a fitted :class:`~models.experiments.LiftLibrary`; ``sampler`` the
     :class:`~models.sampling.SamplerConfig` of the exact draws and of the library refit.
-    ``source_label`` names the data in outputs and posteriors (default: the path).
+    ``source_label`` names the data in outputs and posteriors (default: the path);
+    ``ratios`` adds ratio metrics ``"revenue/orders"`` (Σ num / Σ den per arm, delta method),
+    tested, adjusted for multiplicity and read out (Normal model) beside the metrics.
     Bad input raises :class:`~bayes.io.InputError` naming the file, column and rows.
     """
     if method not in METHODS:
@@ -196,14 +208,10 @@ def analyze(
     if not 0 < expected_split < 1:
         raise InputError(f"the planned treatment share must lie in (0, 1), got {expected_split}")
     metrics, covariates = tuple(metrics), tuple(covariates or ())
-    if engine == "duckdb":
-        table = scan(
-            source, arm=arm, metrics=metrics, covariates=covariates, control=control, time=time
-        )
-    else:
-        table = read_experiment(
-            source, arm=arm, metrics=metrics, covariates=covariates, control=control, time=time
-        )
+    pairs = [_ratio(r) for r in ratios or ()]
+    extra = tuple(dict.fromkeys(c for pr in pairs for c in pr if c not in (*metrics, *covariates)))
+    read = dict(arm=arm, metrics=metrics + extra, covariates=covariates, control=control, time=time)
+    table = scan(source, **read) if engine == "duckdb" else read_experiment(source, **read)
     if source_label is not None:
         table.source = str(source_label)
     m = moments(table, engine=engine)
@@ -238,6 +246,7 @@ def analyze(
         ]
     else:
         primary = [_guard(adjusted_estimate, m, y, covariates) for y in metrics]
+    primary += [_guard(ratio_metric, m, num, den) for num, den in pairs]
     pv = np.array([e.p_value for e in primary])
     multiple = pd.DataFrame(
         {
@@ -262,7 +271,11 @@ def analyze(
             lib_prior = (
                 f"{prior} (predictive of the next lift from {len(library.data_)} past experiments)"
             )
-        conv = [e for e in primary if table.binary.get(e.metric) and not covariates]
+        conv = [
+            e
+            for e in primary
+            if e.method != "ratio" and table.binary.get(e.metric) and not covariates
+        ]
         norm = [e for e in primary if e not in conv]
         by_metric = {}
         for e in conv:
@@ -287,7 +300,7 @@ def analyze(
             models["lift"] = model
             for r in model.readout(prob):
                 by_metric[r["metric"]] = r
-        readouts = [by_metric[y] for y in metrics]
+        readouts = [by_metric[e.metric] for e in primary]
         if library is not None and update_library:
             models["library"] = library.update([primary[0]], names=[experiment_name])
         first = readouts[0]
@@ -297,8 +310,8 @@ def analyze(
         row = primary[0].to_dict(prob)
         decision = decide_frequentist(row, srm=srm, prob=prob)
         extra = f"p = {row['p_value']:.2g}"
-        if len(metrics) > 1:
-            extra += f" ({multiple['p_holm'].iloc[0]:.2g} after Holm across {len(metrics)} metrics)"
+        if len(primary) > 1:
+            extra += f" ({multiple['p_holm'].iloc[0]:.2g} after Holm across {len(primary)} metrics)"
         lo, hi = interval_names(prob)
         rel = {"mean": row["relative"], lo: row[f"relative_{lo}"], hi: row[f"relative_{hi}"]}
         text = headline(

@@ -270,6 +270,14 @@ def register(sub) -> None:
     )
     an.add_argument("--covariates", nargs="+", default=[], help="pre-period covariate column(s)")
     an.add_argument(
+        "--ratio",
+        nargs="+",
+        default=[],
+        metavar="NUM/DEN",
+        help="ratio metric(s) such as revenue/orders: sum of NUM over sum of DEN per arm, by "
+        "the delta method",
+    )
+    an.add_argument(
         "--control", help="control label (default: 'control' if present, else the first label)"
     )
     an.add_argument("--method", choices=("cuped", "regression", "bayes"), default="bayes")
@@ -588,6 +596,7 @@ def _cmd_analyze(args) -> int:
         prob=args.prob,
         tolerance=args.tolerance,
         engine=args.engine,
+        ratios=args.ratio,
     )
     summary = res.summary()
     if out is not None:
