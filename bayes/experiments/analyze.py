@@ -32,7 +32,7 @@ from bayes.experiments.decide import (
     decide_frequentist,
     headline,
 )
-from bayes.experiments.engine import daily_moments, moments, scan
+from bayes.experiments.engine import daily_moments, moments, rows, scan
 from bayes.io import InputError
 from models.experiments.estimators import (
     Estimate,
@@ -225,9 +225,7 @@ def analyze(
 
     plain = [_guard(difference_in_means, m, y) for y in metrics]
     if method == "regression":
-        from bayes.experiments.engine import _frame
-
-        frame = _frame(table, [*metrics, *covariates])
+        frame = rows(table, [*metrics, *covariates])
         treated = (frame[arm].astype(str).to_numpy() == table.treatment).astype(float)
         x = frame[list(covariates)].to_numpy(float) if covariates else None
         primary = [

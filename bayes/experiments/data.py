@@ -176,7 +176,7 @@ def generate_experiment(
     frame["converted"] = (frame["orders"] > 0).astype(np.int64)
     frame = frame[keep].reset_index(drop=True)
     # truth: expected and sample effects over the users kept
-    lam_k, lift_k, mr_k = lam[keep], lift[keep], mean_rate[keep]
+    lift_k, mr_k = lift[keep], mean_rate[keep]
     theta = mr_k / k
     p0 = 1 - (1 + theta * w) ** (-k)
     p1 = 1 - (1 + theta * (1 + lift_k) * w) ** (-k)
@@ -211,7 +211,6 @@ def generate_experiment(
         ),
         "units": "rates per week; revenue in the orders' currency over window_weeks",
     }
-    del lam_k
     return ExperimentData(frame=frame, truth=info, seed=seed)
 
 
@@ -318,10 +317,6 @@ class ExperimentTable:
     @property
     def arms(self) -> tuple[str, str]:
         return self.control, self.treatment
-
-    @property
-    def arm_index(self) -> np.ndarray:
-        return (self.frame[self.arm].to_numpy() == self.treatment).astype(np.int64)
 
 
 def _finite(df: pd.DataFrame, columns, source: str) -> None:

@@ -23,7 +23,7 @@ from bayes.experiments.data import ExperimentTable, resolve_arms
 from bayes.io import InputError
 from models.experiments.stats import ArmMoments, moments_from_arrays
 
-__all__ = ["ENGINES", "daily_moments", "moments", "scan"]
+__all__ = ["ENGINES", "daily_moments", "moments", "rows", "scan"]
 
 ENGINES: tuple[str, ...] = ("duckdb", "numpy")
 #: column types read as numbers without a per-value TRY_CAST
@@ -156,12 +156,12 @@ def scan(
         k = 2 + len(numeric) + 2 * len(covariates) + len(metrics) + bool(time)  # result columns
         # one pass: the checks and the sums of every column, per arm label
         stats_sql, pairs = _moment_parts(src, numeric)
-        rows = src.con.execute(
+        groups = src.con.execute(
             f"SELECT {', '.join(parts + stats_sql)} FROM src GROUP BY 1 ORDER BY 1"
         ).fetchall()
-        if not rows:
+        if not groups:
             raise InputError("the table is empty (no data rows)", source=src.label)
-        if any(r[0] is None for r in rows):
+        if any(r[0] is None for r in groups):
             raise InputError(
                 "missing values (NaN/empty) are not allowed",
                 source=src.label,
@@ -170,7 +170,7 @@ def scan(
             )
         pos = 2
         for c in numeric:
-            if sum(r[pos] for r in rows):
+            if sum(r[pos] for r in groups):
                 raise InputError(
                     "missing, non-numeric, NaN or infinite values are not allowed in a metric "
                     "or covariate",
@@ -180,7 +180,7 @@ def scan(
                 )
             pos += 1
         for c in covariates:
-            lo, hi = min(r[pos] for r in rows), max(r[pos + 1] for r in rows)
+            lo, hi = min(r[pos] for r in groups), max(r[pos + 1] for r in groups)
             if lo == hi:
                 raise InputError(
                     f"the covariate is constant (every row is {lo:g}), so it cannot adjust "
@@ -191,17 +191,19 @@ def scan(
             pos += 2
         binary = {}
         for c in metrics:
-            binary[c] = all(bool(r[pos]) for r in rows)
+            binary[c] = all(bool(r[pos]) for r in groups)
             pos += 1
-        if time and sum(r[pos] for r in rows):
+        if time and sum(r[pos] for r in groups):
             raise InputError(
                 "cannot parse as a timestamp",
                 source=src.label,
                 column=time,
                 rows=src.rows(f"{src.num(time, 'TIMESTAMPTZ')} IS NULL"),
             )
-        ctl, trt = resolve_arms([r[0] for r in rows], [r[1] for r in rows], control, src.label, arm)
-        per_arm = {r[0]: _parse_moments(r[1], r[k:], len(numeric), pairs) for r in rows}
+        ctl, trt = resolve_arms(
+            [r[0] for r in groups], [r[1] for r in groups], control, src.label, arm
+        )
+        per_arm = {r[0]: _parse_moments(r[1], r[k:], len(numeric), pairs) for r in groups}
         cached = _assemble(per_arm, (ctl, trt), numeric)
     finally:
         src.close()
@@ -272,7 +274,7 @@ def moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb") -> 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "numpy":
-        frame = _frame(table, columns)
+        frame = rows(table, columns)
         return moments_from_arrays(
             (frame[table.arm].astype(str).to_numpy() == table.treatment).astype(np.int64),
             frame[columns].to_numpy(dtype=float),
@@ -298,7 +300,7 @@ def daily_moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb
         raise ValueError("daily statistics need a time column")
     columns = list(columns or (*table.metrics, *table.covariates))
     if engine == "numpy":
-        frame = _frame(table, columns + [table.time])
+        frame = rows(table, columns + [table.time])
         ts = pd.to_datetime(frame[table.time], utc=True)
         day = ts.dt.floor("D")
         out = []
@@ -318,17 +320,19 @@ def daily_moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb
         return out
     src = _Source(_origin(table))
     try:
-        rows = _moments_sql(src, table.arm, columns, table.arms, table.time)
+        per_day = _moments_sql(src, table.arm, columns, table.arms, table.time)
     finally:
         src.close()
-    return [(pd.Timestamp(int(k) * 86400, unit="s", tz="UTC"), m) for k, m in rows]
+    return [(pd.Timestamp(int(k) * 86400, unit="s", tz="UTC"), m) for k, m in per_day]
 
 
 def _origin(table: ExperimentTable):
     return table.frame if table.frame is not None else table.origin
 
 
-def _frame(table: ExperimentTable, columns) -> pd.DataFrame:
+def rows(table: ExperimentTable, columns) -> pd.DataFrame:
+    """The rows of ``table`` with ``columns`` (and the arm), read from its source when the
+    table came from :func:`scan` (e.g. for a regression on the rows)."""
     if table.frame is not None:
         return table.frame
     origin = table.origin
