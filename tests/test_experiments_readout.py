@@ -150,9 +150,7 @@ def library():
             "se": se,
         }
     )
-    return LiftLibrary(sampler=SamplerConfig(draws=800, tune=500, chains=2, seed=3)).fit(
-        past
-    ), past
+    return LiftLibrary(sampler=SamplerConfig(draws=800, tune=500, chains=2, seed=3)).fit(past), past
 
 
 @pytest.mark.slow
