@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.video.cli",
     "bayes.signup.cli",
     "bayes.growth.cli",
+    "bayes.experiments.cli",
     "bayes.inspect",
 )
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         metavar="DOMAIN",
-        help="run only these sections (photos video signup growth)",
+        help="run only these sections (photos video signup growth experiments)",
     )
     demo.set_defaults(func=_cmd_demo)
 

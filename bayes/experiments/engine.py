@@ -1,0 +1,343 @@
+"""Sufficient statistics of an experiment on DuckDB (embedded, out of core; the default) or
+NumPy (the small-data reference, :func:`models.experiments.stats.moments_from_arrays`).
+
+:func:`scan` validates a file (CSV/Parquet) or a DataFrame in SQL without loading it into
+pandas — the arm labels, and per metric/covariate column the missing, non-numeric, NaN or
+infinite values with the first offending rows, constant covariates, 0/1 metrics — so a
+10M-user experiment is checked and summarised in two passes over the file.
+:func:`moments` returns :class:`~models.experiments.stats.ArmMoments` per arm;
+:func:`daily_moments` the same per UTC day of exposure, for the sequential readout. The
+centred cross-products come from DuckDB's ``covar_pop`` (an online, numerically stable
+algorithm) times the count.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes.experiments.data import ExperimentTable, resolve_arms
+from bayes.io import InputError
+from models.experiments.stats import ArmMoments, moments_from_arrays
+
+__all__ = ["ENGINES", "daily_moments", "moments", "rows", "scan"]
+
+ENGINES: tuple[str, ...] = ("duckdb", "numpy")
+#: column types read as numbers without a per-value TRY_CAST
+_NUMERIC_TYPES = frozenset(
+    {
+        "DOUBLE",
+        "FLOAT",
+        "REAL",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "HUGEINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+        "BOOLEAN",
+    }
+)
+_MAX_ROWS = 5
+
+
+def _q(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+class _Source:
+    """A DuckDB connection with the experiment visible as the view ``src``."""
+
+    def __init__(self, source):
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone='UTC'")
+        threads = os.environ.get("BAYES_CORES")
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
+        if isinstance(source, pd.DataFrame):
+            self.con.register("src_df", source)
+            self.con.execute("CREATE VIEW src AS SELECT * FROM src_df")
+            self.label = "<DataFrame>"
+            self.columns()
+            return
+        path = Path(source)
+        self.label = str(source)
+        if not path.is_file():
+            raise InputError("file not found", source=path)
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty (not even a header row)", source=path)
+        suffix = path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            reader = f"read_parquet({_lit(path)})"
+        elif suffix in (".csv", ".txt", ".gz"):
+            # every column as text, converted by TRY_CAST: a stray word in row 9,000,000 is
+            # then a validation error naming its row, not a sniffer failure
+            reader = f"read_csv({_lit(path)}, header=true, all_varchar=true)"
+        else:
+            raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
+        try:
+            self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
+            raise InputError(f"cannot read the file ({exc})", source=path) from exc
+        self.columns()
+
+    def columns(self) -> list[str]:
+        self.types = {r[0]: str(r[1]).upper() for r in self.con.execute("DESCRIBE src").fetchall()}
+        return list(self.types)
+
+    def rows(self, condition: str) -> list[int]:
+        """CSV line numbers (header = line 1) of the first rows matching ``condition``."""
+        sql = (
+            "SELECT rn FROM (SELECT row_number() OVER () AS rn, * FROM src) "
+            f"WHERE {condition} ORDER BY rn LIMIT {_MAX_ROWS}"
+        )
+        return [int(r[0]) + 1 for r in self.con.execute(sql).fetchall()]
+
+    def close(self):
+        self.con.close()
+
+    def num(self, c: str, to: str = "DOUBLE") -> str:
+        """``c`` as a number (NULL where it is not one). On text columns the ``trim`` keeps
+        DuckDB 2.0 from pushing the cast into the CSV reader as a strict one; numeric columns
+        (Parquet, DataFrames) are used as they are."""
+        kind = self.types.get(c, "VARCHAR")
+        if to == "DOUBLE" and kind in _NUMERIC_TYPES:
+            return _q(c) if kind == "DOUBLE" else f"CAST({_q(c)} AS DOUBLE)"
+        col = f"trim({_q(c)})" if kind == "VARCHAR" else _q(c)
+        return f"TRY_CAST({col} AS {to})"
+
+
+def scan(
+    source: str | os.PathLike | pd.DataFrame,
+    *,
+    arm: str,
+    metrics,
+    covariates=(),
+    control: str | None = None,
+    time: str | None = None,
+) -> ExperimentTable:
+    """Validate an experiment in DuckDB (the checks of
+    :func:`bayes.experiments.data.read_experiment`, same errors) without loading its rows;
+    the returned table has ``frame=None`` and remembers the source for :func:`moments`."""
+    metrics, covariates = tuple(metrics), tuple(covariates or ())
+    if not metrics:
+        raise InputError("name at least one metric column")
+    if set(metrics) & set(covariates) or arm in metrics or arm in covariates:
+        raise InputError("a column cannot be both arm, metric and covariate")
+    src = _Source(source)
+    try:
+        have = src.columns()
+        need = [arm, *metrics, *covariates] + ([time] if time else [])
+        missing = [c for c in need if c not in have]
+        if missing:
+            raise InputError(
+                f"missing required column(s) {missing}; found {have}", source=src.label
+            )
+        numeric = [*metrics, *covariates]
+        bad_cond = {c: f"({src.num(c)} IS NULL OR NOT isfinite({src.num(c)}))" for c in numeric}
+        parts = [f"CAST({_q(arm)} AS VARCHAR)", "count(*)"]
+        parts += [f"count(*) FILTER (WHERE {bad_cond[c]})" for c in numeric]
+        parts += [f"min({src.num(c)}), max({src.num(c)})" for c in covariates]
+        parts += [f"bool_and({src.num(c)} IN (0, 1))" for c in metrics]
+        if time:
+            parts.append(f"count(*) FILTER (WHERE {src.num(time, 'TIMESTAMPTZ')} IS NULL)")
+        k = 2 + len(numeric) + 2 * len(covariates) + len(metrics) + bool(time)  # result columns
+        # one pass: the checks and the sums of every column, per arm label
+        stats_sql, pairs = _moment_parts(src, numeric)
+        groups = src.con.execute(
+            f"SELECT {', '.join(parts + stats_sql)} FROM src GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        if not groups:
+            raise InputError("the table is empty (no data rows)", source=src.label)
+        if any(r[0] is None for r in groups):
+            raise InputError(
+                "missing values (NaN/empty) are not allowed",
+                source=src.label,
+                column=arm,
+                rows=src.rows(f"{_q(arm)} IS NULL"),
+            )
+        pos = 2
+        for c in numeric:
+            if sum(r[pos] for r in groups):
+                raise InputError(
+                    "missing, non-numeric, NaN or infinite values are not allowed in a metric "
+                    "or covariate",
+                    source=src.label,
+                    column=c,
+                    rows=src.rows(bad_cond[c]),
+                )
+            pos += 1
+        for c in covariates:
+            lo, hi = min(r[pos] for r in groups), max(r[pos + 1] for r in groups)
+            if lo == hi:
+                raise InputError(
+                    f"the covariate is constant (every row is {lo:g}), so it cannot adjust "
+                    "anything",
+                    source=src.label,
+                    column=c,
+                )
+            pos += 2
+        binary = {}
+        for c in metrics:
+            binary[c] = all(bool(r[pos]) for r in groups)
+            pos += 1
+        if time and sum(r[pos] for r in groups):
+            raise InputError(
+                "cannot parse as a timestamp",
+                source=src.label,
+                column=time,
+                rows=src.rows(f"{src.num(time, 'TIMESTAMPTZ')} IS NULL"),
+            )
+        ctl, trt = resolve_arms(
+            [r[0] for r in groups], [r[1] for r in groups], control, src.label, arm
+        )
+        per_arm = {r[0]: _parse_moments(r[1], r[k:], len(numeric), pairs) for r in groups}
+        cached = _assemble(per_arm, (ctl, trt), numeric)
+    finally:
+        src.close()
+    return ExperimentTable(
+        frame=None,
+        arm=arm,
+        control=ctl,
+        treatment=trt,
+        metrics=metrics,
+        covariates=covariates,
+        time=time,
+        source=src.label,
+        binary=binary,
+        origin=source,
+        cache={tuple(numeric): cached},
+    )
+
+
+def _moment_parts(src: _Source, cols) -> tuple[list[str], list[tuple[int, int]]]:
+    """SQL aggregates of the means and centred cross-products (``covar_pop`` × n) of ``cols``."""
+    pairs = [(i, j) for i in range(len(cols)) for j in range(i, len(cols))]
+    sql = [f"avg({src.num(c)})" for c in cols]
+    sql += [f"covar_pop({src.num(cols[i])}, {src.num(cols[j])})" for i, j in pairs]
+    return sql, pairs
+
+
+def _parse_moments(n, values, p: int, pairs):
+    mean = np.array(values[:p], dtype=float)
+    cov = np.zeros((p, p))
+    for (i, j), v in zip(pairs, values[p:], strict=True):
+        cov[i, j] = cov[j, i] = 0.0 if v is None else v
+    return int(n), mean, cov * int(n)
+
+
+def _assemble(per_arm: dict, arms, cols) -> ArmMoments:
+    p = len(cols)
+    empty = (0, np.zeros(p), np.zeros((p, p)))
+    got = [per_arm.get(a, empty) for a in arms]
+    return ArmMoments(
+        tuple(arms),
+        tuple(cols),
+        np.array([g[0] for g in got]),
+        np.array([g[1] for g in got]),
+        np.array([g[2] for g in got]),
+    )
+
+
+def _moments_sql(src: _Source, arm: str, columns, arms, by: str | None):
+    cols = list(columns)
+    stats_sql, pairs = _moment_parts(src, cols)
+    sel = [f"CAST({_q(arm)} AS VARCHAR) AS arm", "count(*) AS n", *stats_sql]
+    group = "1"
+    if by:
+        day = f"CAST(floor(epoch({src.num(by, 'TIMESTAMPTZ')}) / 86400) AS BIGINT) AS day"
+        sel.insert(0, day)
+        group = "1, 2"
+    sql = f"SELECT {', '.join(sel)} FROM src GROUP BY {group} ORDER BY {group}"
+    out: dict = {}
+    for r in src.con.execute(sql).fetchall():
+        key, r = (r[0], r[1:]) if by else (None, r)
+        out.setdefault(key, {})[r[0]] = _parse_moments(r[1], r[2:], len(cols), pairs)
+    return [(key, _assemble(per_arm, arms, cols)) for key, per_arm in out.items()]
+
+
+def moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb") -> ArmMoments:
+    """Per-arm statistics of ``columns`` (default: metrics then covariates), control first."""
+    columns = list(columns or (*table.metrics, *table.covariates))
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "numpy":
+        frame = rows(table, columns)
+        return moments_from_arrays(
+            (frame[table.arm].astype(str).to_numpy() == table.treatment).astype(np.int64),
+            frame[columns].to_numpy(dtype=float),
+            arms=table.arms,
+            columns=columns,
+        )
+    hit = table.cache.get(tuple(columns))
+    if hit is not None and hit.arms == table.arms:
+        return hit  # computed in the same pass as the validation (scan)
+    src = _Source(_origin(table))
+    try:
+        ((_, m),) = _moments_sql(src, table.arm, columns, table.arms, None)
+    finally:
+        src.close()
+    return m
+
+
+def daily_moments(table: ExperimentTable, columns=None, *, engine: str = "duckdb") -> list:
+    """``[(day, ArmMoments), ...]`` per UTC day of ``table.time``, in day order (``day`` a
+    ``pandas.Timestamp``). Combine a prefix with :func:`models.experiments.stats.combine` for
+    the cumulative statistics at each look."""
+    if not table.time:
+        raise ValueError("daily statistics need a time column")
+    columns = list(columns or (*table.metrics, *table.covariates))
+    if engine == "numpy":
+        frame = rows(table, columns + [table.time])
+        ts = pd.to_datetime(frame[table.time], utc=True)
+        day = ts.dt.floor("D")
+        out = []
+        for d in sorted(day.unique()):
+            sub = frame[(day == d).to_numpy()]
+            out.append(
+                (
+                    pd.Timestamp(d),
+                    moments_from_arrays(
+                        (sub[table.arm].astype(str).to_numpy() == table.treatment).astype(np.int64),
+                        sub[columns].to_numpy(dtype=float),
+                        arms=table.arms,
+                        columns=columns,
+                    ),
+                )
+            )
+        return out
+    src = _Source(_origin(table))
+    try:
+        per_day = _moments_sql(src, table.arm, columns, table.arms, table.time)
+    finally:
+        src.close()
+    return [(pd.Timestamp(int(k) * 86400, unit="s", tz="UTC"), m) for k, m in per_day]
+
+
+def _origin(table: ExperimentTable):
+    return table.frame if table.frame is not None else table.origin
+
+
+def rows(table: ExperimentTable, columns) -> pd.DataFrame:
+    """The rows of ``table`` with ``columns`` (and the arm), read from its source when the
+    table came from :func:`scan` (e.g. for a regression on the rows)."""
+    if table.frame is not None:
+        return table.frame
+    origin = table.origin
+    if isinstance(origin, pd.DataFrame):
+        return origin
+    from bayes.io import read_table
+
+    return read_table(origin, read_columns=[table.arm, *dict.fromkeys(columns)])
