@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.video.cli",
     "bayes.signup.cli",
     "bayes.growth.cli",
+    "bayes.uplift.cli",
     "bayes.inspect",
 )
 
