@@ -7,8 +7,6 @@ call; the CLI only parses flags and writes files.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +15,7 @@ import pandas as pd
 
 from bayes.io import InputError
 from bayes.uplift.data import read_experiment, read_scores
-from models.uplift.learners import LEARNERS, make_learner
+from models.uplift.learners import LEARNERS, compute_threads, make_learner
 from models.uplift.metrics import UpliftCurves, calibration_by_decile, uplift_metrics
 from priors.spec import interval_names
 
@@ -32,19 +30,6 @@ __all__ = [
 ]
 
 SCORE_COLUMNS = ("uplift", "p_control", "p_treated")
-
-
-def compute_threads() -> contextlib.AbstractContextManager:
-    """Limit OpenMP/BLAS threads to ``$BAYES_CORES`` (default: every CPU) while learners fit.
-
-    Gradient-boosted trees spin one OpenMP thread per CPU; on a shared or busy machine the
-    spinning threads wait on each other and a fit that takes 2 s takes 50 s. One knob for the
-    workbench: the same ``BAYES_CORES`` that sets the NUTS processes.
-    """
-    from threadpoolctl import threadpool_limits
-
-    env = os.environ.get("BAYES_CORES")
-    return threadpool_limits(limits=int(env) if env else (os.cpu_count() or 1))
 
 
 def feature_encoder(df: pd.DataFrame, features: Sequence[str]):

@@ -28,6 +28,9 @@ continuous one; a classifier with a non-binary outcome is refused.
 
 from __future__ import annotations
 
+import functools
+import os
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.model_selection import StratifiedKFold
@@ -46,6 +49,30 @@ __all__ = [
 ]
 
 _CLIP = 0.01  # propensity clipping for the DR pseudo-outcome
+
+
+def compute_threads():
+    """Limit OpenMP/BLAS threads to ``$BAYES_CORES`` (default: every CPU).
+
+    Gradient-boosted trees start one OpenMP thread per CPU; on a shared or busy machine the
+    spinning threads wait on each other and a fit of 2 s takes 50 s (measured here). One knob
+    for the workbench: the ``BAYES_CORES`` that also sets the NUTS processes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    env = os.environ.get("BAYES_CORES")
+    return threadpool_limits(limits=int(env) if env else (os.cpu_count() or 1))
+
+
+def _limited(method):
+    """Run a learner method under :func:`compute_threads`."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with compute_threads():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def default_classifier(random_state: int | None = 0):
@@ -153,6 +180,7 @@ class _UpliftLearner(BaseEstimator):
         self.treated_share_ = float(t.mean())
         return X, y, t
 
+    @_limited
     def predict_interval(self, X, prob: float = 0.9):
         raise NotImplementedError(f"{type(self).__name__} gives no interval for the uplift")
 
@@ -175,17 +203,20 @@ class TwoModelUplift(_UpliftLearner):
         self.estimator = estimator
         self.random_state = random_state
 
+    @_limited
     def fit(self, X, y, treatment):
         X, y, t = self._validate(X, y, treatment)
         self.model_control_ = self._outcome_model().fit(X[t == 0], y[t == 0])
         self.model_treated_ = self._outcome_model().fit(X[t == 1], y[t == 1])
         return self
 
+    @_limited
     def predict_outcomes(self, X):
         """``(mu_0(x), mu_1(x))``: expected outcome without and with treatment."""
         X = _check_X(self, X)
         return _proba(self.model_control_, X), _proba(self.model_treated_, X)
 
+    @_limited
     def predict(self, X):
         p0, p1 = self.predict_outcomes(X)
         return p1 - p0
@@ -205,11 +236,13 @@ class SLearnerUplift(_UpliftLearner):
         self.estimator = estimator
         self.random_state = random_state
 
+    @_limited
     def fit(self, X, y, treatment):
         X, y, t = self._validate(X, y, treatment)
         self.model_ = self._outcome_model().fit(np.column_stack([X, t]), y)
         return self
 
+    @_limited
     def predict_outcomes(self, X):
         X = _check_X(self, X)
         n = len(X)
@@ -217,6 +250,7 @@ class SLearnerUplift(_UpliftLearner):
         p1 = _proba(self.model_, np.column_stack([X, np.ones(n)]))
         return p0, p1
 
+    @_limited
     def predict(self, X):
         p0, p1 = self.predict_outcomes(X)
         return p1 - p0
@@ -268,6 +302,7 @@ class XLearnerUplift(_UpliftLearner):
         e = self.effect_estimator
         return clone(e) if e is not None else default_regressor(self.random_state)
 
+    @_limited
     def fit(self, X, y, treatment):
         X, y, t = self._validate(X, y, treatment)
         c, tr = t == 0, t == 1
@@ -281,10 +316,12 @@ class XLearnerUplift(_UpliftLearner):
         self.propensity_ = prop if isinstance(prop, float) else prop.fit(X, t)
         return self
 
+    @_limited
     def predict_outcomes(self, X):
         X = _check_X(self, X)
         return _proba(self.model_control_, X), _proba(self.model_treated_, X)
 
+    @_limited
     def predict(self, X):
         X = _check_X(self, X)
         e = _propensity_values(self.propensity_, X)
@@ -324,6 +361,7 @@ class DRLearnerUplift(_UpliftLearner):
         self.n_folds = n_folds
         self.random_state = random_state
 
+    @_limited
     def fit(self, X, y, treatment):
         X, y, t = self._validate(X, y, treatment)
         if int(self.n_folds) < 2:
@@ -354,13 +392,17 @@ class DRLearnerUplift(_UpliftLearner):
     def has_interval(self) -> bool:  # type: ignore[override]
         return _ridge_parts(self.final_estimator or _bayesian_ridge()) is not None
 
+    @_limited
     def predict_outcomes(self, X):
         X = _check_X(self, X)
         return _proba(self.model_control_, X), _proba(self.model_treated_, X)
 
+    @_limited
     def predict(self, X):
-        return self.final_.predict(_check_X(self, X))
+        X = _check_X(self, X)
+        return self.final_.predict(X)
 
+    @_limited
     def predict_interval(self, X, prob: float = 0.9):
         """Central ``prob`` posterior interval of the linear CATE (default final stage)."""
         from scipy import stats
@@ -422,6 +464,7 @@ class CausalForestUplift(_UpliftLearner):
         self.n_folds = n_folds
         self.random_state = random_state
 
+    @_limited
     def fit(self, X, y, treatment):
         try:
             from econml.dml import CausalForestDML
@@ -449,15 +492,20 @@ class CausalForestUplift(_UpliftLearner):
         self.model_treated_ = self._outcome_model().fit(X[t == 1], y[t == 1])
         return self
 
+    @_limited
     def predict_outcomes(self, X):
         X = _check_X(self, X)
         return _proba(self.model_control_, X), _proba(self.model_treated_, X)
 
+    @_limited
     def predict(self, X):
-        return np.asarray(self.forest_.effect(_check_X(self, X)), dtype=float).ravel()
+        X = _check_X(self, X)
+        return np.asarray(self.forest_.effect(X), dtype=float).ravel()
 
+    @_limited
     def predict_interval(self, X, prob: float = 0.9):
-        lo, hi = self.forest_.effect_interval(_check_X(self, X), alpha=1 - prob)
+        X = _check_X(self, X)
+        lo, hi = self.forest_.effect_interval(X, alpha=1 - prob)
         return np.asarray(lo, float).ravel(), np.asarray(hi, float).ravel()
 
 
