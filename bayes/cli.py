@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         metavar="DOMAIN",
-        help="run only these sections (photos video signup growth)",
+        help="run only these sections (photos video signup growth uplift)",
     )
     demo.set_defaults(func=_cmd_demo)
 

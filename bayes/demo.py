@@ -27,6 +27,7 @@ DEMO_SECTIONS: tuple[str, ...] = (
     "bayes.video.update_report",
     "bayes.signup.report",
     "bayes.growth.report",
+    "bayes.uplift.report",
 )
 
 
