@@ -347,15 +347,7 @@ def read_experiment(
         cols = [Column(outcome, "float"), *_feature_columns(df, features)]
         checked = validate_frame(df.drop(columns=[treatment]), cols, source=src)
         out = df.copy()
-        out[outcome] = checked[outcome]
-        bad = ~np.isfinite(out[outcome].to_numpy(float))
-        if bad.any():
-            raise InputError(
-                "the outcome must be finite",
-                source=src,
-                column=outcome,
-                rows=row_numbers(bad, df.index),
-            )
+        out[outcome] = checked[outcome]  # numbers, finite (validate_frame refuses inf)
     for f in features:
         out[f] = checked[f]
     out[treatment] = t
@@ -379,19 +371,10 @@ def read_scores(
     else:
         df, src = read_table(path_or_frame), str(path_or_frame)
     cols = [Column(c, "float") for c in (score, *numeric)]
-    checked = validate_frame(df, cols, source=src)
+    checked = validate_frame(df, cols, source=src)  # NaN and inf refused, rows named
     out = df.copy()
     for c in (score, *numeric):
-        v = checked[c].to_numpy(float)
-        bad = ~np.isfinite(v)
-        if bad.any():
-            raise InputError(
-                "values must be finite (found inf)",
-                source=src,
-                column=c,
-                rows=row_numbers(bad, df.index),
-            )
-        out[c] = v
+        out[c] = checked[c].to_numpy(float)
     if treatment is not None:
         t = binary_column(df, treatment, source=src, what="the treatment")
         _check_arms(t, source=src, column=treatment)
