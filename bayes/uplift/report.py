@@ -40,7 +40,9 @@ def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot:
     # value each conversion with the customer's 12-month LTV posterior (x the margin rate)
     tx = load_transactions(data.orders, source="generated orders")
     summary, _ = rfm_summary(tx, observation_end=data.observation_end.tz_localize(None))
-    sampler = dict(draws=150, tune=200, chains=2) if quick else dict(draws=500, tune=500, chains=2)
+    sampler = (
+        dict(draws=150, tune=200, chains=2) if quick else dict(draws=1000, tune=1000, chains=4)
+    )
     ltv_fit = fit_ltv(summary, seed=seed, mle=False, prior_draws=100, **sampler)
     margin_rate = float(data.orders["margin"].sum() / data.orders["amount"].sum())
     sc = best.scores
@@ -72,6 +74,12 @@ def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot:
         "by_ltv": by_ltv,
         "by_margin": by_margin,
     }
+
+
+def _diagnostics_text(d: dict) -> str:
+    if d.get("ok"):
+        return f"ok (r-hat max {d['r_hat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f})"
+    return "FAILED: " + "; ".join(d.get("problems", ["not checked"]))
 
 
 def demo_section(ctx) -> Section:
@@ -154,6 +162,7 @@ def demo_section(ctx) -> Section:
             "P(targeting beats not targeting)": f"{s['p_targeting_beats_not_targeting']:.2f}",
             "best fraction (one margin per conversion)": f"{sm['best_fraction']['value']:.0%} "
             f"[{sm['best_fraction']['lower_90']:.0%}, {sm['best_fraction']['upper_90']:.0%}]",
+            "LTV posterior diagnostics": _diagnostics_text(res["ltv_fit"].diagnostics),
         },
         f"targeting {s['users']:,} held-out customers ({s['estimator']} estimator)",
     )
