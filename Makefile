@@ -11,7 +11,7 @@ DEMO_OUT ?= reports/demo
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,spark]"
+	$(PY) -m pip install --quiet -e ".[dev,spark,uplift]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.signup.cli",
     "bayes.growth.cli",
     "bayes.experiments.cli",
+    "bayes.uplift.cli",
     "bayes.inspect",
 )
 
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         metavar="DOMAIN",
-        help="run only these sections (photos video signup growth experiments)",
+        help="run only these sections (photos video signup growth experiments uplift)",
     )
     demo.set_defaults(func=_cmd_demo)
 

@@ -28,6 +28,7 @@ DEMO_SECTIONS: tuple[str, ...] = (
     "bayes.signup.report",
     "bayes.growth.report",
     "bayes.experiments.report",
+    "bayes.uplift.report",
 )
 
 
