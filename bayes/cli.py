@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.growth.cli",
     "bayes.inspect",
     "bayes.runs",
+    "bayes.app.cli",
 )
 
 #: commands that only read (no run is recorded for them, and they have no --no-track)
@@ -38,6 +39,7 @@ examples:
   bayes video update --experiment pilot.csv --out fit/
   bayes inspect fit/posterior.nc
   bayes runs list --store reports            runs recorded by the demo (MLflow)
+  bayes app                                  the interactive app on localhost
 """
 
 
