@@ -215,9 +215,12 @@ def _artifact_root(uri: str) -> str | None:
 
 def _client(uri: str):
     import logging
+    import warnings
 
     for name in ("mlflow", "alembic", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # MLflow's SQL store uses a loader SQLAlchemy deprecates; nothing a user can act on
+    warnings.filterwarnings("ignore", message=".*``noload`` loader strategy is deprecated")
     from mlflow.tracking import MlflowClient
 
     if uri.startswith("sqlite:///"):
@@ -257,6 +260,8 @@ class RunRecord:
     folders: list[Path] = field(default_factory=list)
     #: small text artifacts by name (what the command printed)
     texts: dict[str, str] = field(default_factory=dict)
+    #: path arguments and their modification time when the command started (None: absent)
+    paths: dict[str, tuple[Path, int | None]] = field(default_factory=dict)
     near: Path | None = None
     start_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     end_ms: int | None = None
@@ -395,10 +400,12 @@ def _params_from_args(run: RunRecord, args: dict[str, Any]) -> None:
         run.params["priors"] = Path(str(priors)).read_text(encoding="utf-8", errors="replace")
         run.artifacts.append((Path(str(priors)).absolute(), "inputs"))
     for k, v in values.items():
-        if k in ("out", "priors") or not isinstance(v, (str, os.PathLike)):
+        if k in ("out", "priors") or not isinstance(v, (str, os.PathLike)) or not str(v):
             continue
-        p = Path(str(v))
-        if p.is_file():
+        p = Path(str(v)).absolute()
+        before = p.stat().st_mtime_ns if p.is_file() else None
+        run.paths[k] = (p, before)
+        if before is not None:
             run.params[_key(f"data_hash.{k}")] = sha256_file(p)
 
 
@@ -420,7 +427,20 @@ def _collect(run: RunRecord, args: dict[str, Any], printed: str) -> None:
         _collect_folder(run, folder, top_only=bool(run.children))
     if not folders and out is not None and out.is_file():
         run.artifacts.append((out, None))
-    run.near = folders[0].parent if folders else (out.parent if out is not None else None)
+    written = []
+    for k, (p, before) in run.paths.items():
+        # a file the command wrote (--save, --plot...) is an output, not an input
+        if p.is_file() and p.stat().st_mtime_ns != before:
+            written.append(p)
+            run.params.pop(_key(f"data_hash.{k}"), None)
+            if p.stat().st_size <= MAX_ARTIFACT:
+                run.artifacts.append((p, None))
+    if folders:
+        run.near = folders[0].parent
+    elif out is not None:
+        run.near = out.parent
+    elif written:
+        run.near = written[0].parent
     text = printed.strip()
     if text and args.get("json"):
         try:
