@@ -126,7 +126,7 @@ def sensitivity_heatmap(
     return fig
 
 
-def delta_core_histogram(delta_core, *, bins: int = 60, title: str = "ΔCore by mode"):
+def delta_core_histogram(delta_core, *, bins: int = 60, title: str = ""):
     """Overlaid histograms of ΔCore per mode and of the difference standalone − integrated
     (``delta_core``: an xarray with dims ``draw, mode``), in thousands."""
     go = _go()
@@ -148,7 +148,7 @@ def delta_core_histogram(delta_core, *, bins: int = 60, title: str = "ΔCore by 
         col=2,
     )
     fig.add_vline(x=0, line=dict(color="black", dash="dash"), row=1, col=2)
-    fig.update_layout(barmode="overlay", title=title, height=380, **_LAYOUT)
+    fig.update_layout(barmode="overlay", title=title or None, height=380, **_LAYOUT)
     fig.update_xaxes(title_text="thousand Core users", row=1, col=1)
     fig.update_xaxes(title_text="thousand Core users", row=1, col=2)
     return fig

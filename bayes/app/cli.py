@@ -74,6 +74,8 @@ def server_command(
         "none",
         "--theme.base",
         "light",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 

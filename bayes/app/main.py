@@ -7,7 +7,8 @@ import streamlit as st
 
 from bayes.app import available_pages, page_path
 
-st.set_page_config(page_title="bayes workbench", page_icon=":material/insights:", layout="wide")
+# no page_title: the browser tab shows the page's own title
+st.set_page_config(page_icon=":material/insights:", layout="wide")
 
 pages = [
     st.Page(str(page_path(p)), title=p.title, icon=p.icon, url_path=p.url, default=(i == 0))
