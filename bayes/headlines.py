@@ -67,17 +67,20 @@ def signup_audience(total: dict, *, method: str = "hierarchical") -> str:
 
 def ltv_total(totals: dict, customers: int, *, holdout: dict | None = None) -> str:
     """From ``run_ltv``'s totals: the 12-month LTV of the base (sum of posterior means) and
-    the holdout error that says how far to trust it."""
+    the holdout's total purchases, predicted against actual, that say how far to trust it."""
     ltv = totals.get("ltv_12m_mean")
     text = (
         f"The {customers:,} customers are worth {compact(ltv)} over the next 12 months "
         f"(discounted; {fmt_number(ltv / customers if ltv is not None else None, 2)} per "
         "customer, posterior mean)"
     )
-    if holdout and holdout.get("wmape_customer") is not None:
+    if holdout and holdout.get("total_actual") is not None:
+        weeks = holdout.get("duration_weeks")
+        span = f" {fmt_number(weeks, 0)}-week" if weeks else ""
         text += (
-            f"; on the holdout, purchases per customer were predicted within "
-            f"{fmt_number(100 * holdout['wmape_customer'], 0)}% (WMAPE)"
+            f"; on the{span} holdout the model predicted {fmt_number(holdout['total_predicted'], 0)}"
+            f" purchases against {fmt_number(holdout['total_actual'], 0)} "
+            f"({fmt_number(100 * holdout['ape_total'], 0)}% off)"
         )
     return text + "."
 

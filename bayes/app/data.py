@@ -284,7 +284,8 @@ def customer_ltv(
 ) -> pd.DataFrame:
     """One customer's predictions with their ``prob`` intervals
     (:func:`bayes.growth.ltv.predict_customers`), one row per quantity: ``quantity``,
-    ``mean``, ``lower``, ``upper``."""
+    ``mean``, ``lower``, ``upper`` (expected purchases over ``horizon_weeks``; LTV discounted
+    at ``discount_rate`` per month)."""
     from bayes.growth.ltv import predict_customers
     from bayes.io import InputError
 
@@ -301,10 +302,10 @@ def customer_ltv(
     ).iloc[0]
     labels = {
         "p_alive": "P(alive)",
-        "exp_purchases": f"expected purchases, next {horizon_weeks:g} weeks",
-        "exp_spend": "expected spend per purchase",
-        "ltv_6m": "6-month LTV (discounted)",
-        "ltv_12m": "12-month LTV (discounted)",
+        "exp_purchases": f"purchases in {horizon_weeks:g} weeks",
+        "exp_spend": "spend per purchase",
+        "ltv_6m": "6-month LTV",
+        "ltv_12m": "12-month LTV",
     }
     rows = [
         {

@@ -115,6 +115,10 @@ with tab_ltv:
             )
             col.metric(r["quantity"], value, help=f"90% interval {band}")
             col.caption(f"90%: {band}")
+        st.caption(
+            f"Expected purchases over the next {horizon} weeks; LTV discounted at "
+            f"{discount:g}% a month; 90% posterior intervals."
+        )
         money = table[table["quantity"].str.contains("LTV|spend")]
         st.plotly_chart(
             charts.interval_chart(
