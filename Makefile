@@ -30,7 +30,7 @@ app: $(STAMP)
 # MLflow's UI on the runs recorded by `make demo` (MLFLOW_STORE=path/mlflow.db for others)
 mlflow: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(MLFLOW_STORE)) \
-		--host 127.0.0.1 --port $(MLFLOW_PORT)
+		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 # execute every notebook at full size and store it with its outputs (NB=notebooks/05_ltv.ipynb
 # for one; QUICK=1 for the tests' small sizes)

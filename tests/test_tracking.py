@@ -232,3 +232,34 @@ def test_runs_list_without_a_store_says_where_runs_go(tracked, capsys):
     assert "no tracking store here" in err and "--store" in err
     assert main(["runs", "list", "--store", str(tracked / "nowhere")]) == 2
     assert not (tracked / "mlflow.db").exists()
+
+
+def test_record_from_library_code(tracked, shared_store):
+    run_id = tracking.record(
+        "app export",
+        params={"seed": 5, "topics": ["A", "B"]},
+        metrics={"expected_signups": 12.5, "ok": True, "label": "not a number"},
+        tags={"bayes.headline": "An audience of 3 recipients"},
+        uri=shared_store,
+    )
+    runs = tracking.list_runs(shared_store, command="app")
+    row = runs.iloc[0]
+    assert row["run_id"] == run_id and row["status"] == "FINISHED"
+    assert row["headline"] == "An audience of 3 recipients"
+    run = tracking.find_run(shared_store, run_id[:8])
+    assert run.data.params == {"seed": "5", "topics": "A B"}
+    assert run.data.metrics == {"expected_signups": 12.5, "ok": 1.0}
+
+
+def test_a_store_that_cannot_be_written_never_fails_the_command(tracked, monkeypatch, capsys):
+    blocker = tracked / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{blocker}/mlflow.db")
+    assert main(["video", "simulate", "--preset", "seed", "--draws", "50", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["difference"]  # the command's output is intact
+    assert "warning: the run was not recorded in the tracking store" in captured.err
+    # outside a tracked command, noting a folder or logging is a no-op
+    tracking.note_folder(tracked)
+    tracking.log_metrics({"x": 1})
+    assert tracking.current() is None
