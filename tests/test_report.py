@@ -231,3 +231,18 @@ def test_headlines_say_number_and_uncertainty():
         "customer, posterior mean); on the 12-week holdout the model predicted 627 purchases "
         "against 519 (21% off)."
     )
+
+
+def test_sections_read_earlier_results_through_the_context(tmp_path):
+    from bayes.demo import DemoContext, section_key
+
+    assert section_key("bayes.video.update_report") == "video.update"
+    assert section_key("bayes.photos.report") == "photos"
+    segments = pd.DataFrame({"segment": ["a"], "share": [1.0]})
+    ctx = DemoContext(
+        tmp_path, results={"photos": Section("P", tables={"photos_segments": segments})}
+    )
+    assert ctx.table("photos", "photos_segments") is segments
+    assert ctx.table("photos", "other") is None and ctx.result("signup") is None
+    with pytest.raises(AttributeError, match="ctx.result"):
+        ctx.state  # noqa: B018 - the untyped dict is gone, and says what replaced it
