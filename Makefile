@@ -5,8 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO_OUT ?= reports/demo
+APP_PORT ?= 8501
+# runs are recorded beside the outputs: `make demo` writes them to reports/mlflow.db
+MLFLOW_STORE ?= $(dir $(DEMO_OUT))mlflow.db
+MLFLOW_PORT ?= 5000
 
-.PHONY: install demo test test-fast bench lint format clean
+.PHONY: install demo app mlflow notebooks test test-fast bench lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +22,21 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/bayes demo --out $(DEMO_OUT)
+
+# the Streamlit app on http://localhost:$(APP_PORT) (demo data generated on first use)
+app: $(STAMP)
+	$(VENV)/bin/bayes app --port $(APP_PORT)
+
+# MLflow's UI on the runs recorded by `make demo` (MLFLOW_STORE=path/mlflow.db for others)
+mlflow: $(STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(MLFLOW_STORE)) \
+		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
+
+# execute every notebook at full size and store it with its outputs (NB=notebooks/05_ltv.ipynb
+# for one; QUICK=1 for the tests' small sizes)
+NB ?= notebooks/*.ipynb
+notebooks: $(STAMP)
+	$(PY) -m bayes.notebooks $(if $(QUICK),--quick) $(NB)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile

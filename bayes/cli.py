@@ -26,7 +26,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.experiments.cli",
     "bayes.uplift.cli",
     "bayes.inspect",
+    "bayes.runs",
+    "bayes.app.cli",
 )
+
+#: commands that only read (no run is recorded for them, and they have no --no-track)
+UNTRACKED: tuple[str, ...] = ("inspect", "runs", "app")
 
 EPILOG = """\
 examples:
@@ -35,6 +40,8 @@ examples:
   bayes video simulate --preset seed --json
   bayes video update --experiment pilot.csv --out fit/
   bayes inspect fit/posterior.nc
+  bayes runs list --store reports            runs recorded by the demo (MLflow)
+  bayes app                                  the interactive app on localhost
 """
 
 
@@ -76,7 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _mark_commands(sub)
     return parser
+
+
+def _mark_commands(sub: argparse._SubParsersAction, prefix: str = "") -> None:
+    """Give every leaf command its name (``args._bayes_command``, for the run record) and,
+    unless it only reads, the one ``--no-track`` flag."""
+    from bayes.cliargs import add_track_flag
+
+    for name, p in sub.choices.items():
+        command = f"{prefix} {name}".strip()
+        children = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if children:
+            for child in children:
+                _mark_commands(child, command)
+            continue
+        p.set_defaults(_bayes_command=command)
+        if command.split()[0] not in UNTRACKED and "--no-track" not in p._option_string_actions:
+            add_track_flag(p)
 
 
 def _cmd_demo(args) -> int:
@@ -85,6 +110,24 @@ def _cmd_demo(args) -> int:
     index = run_demo(args.out, seed=args.seed, quick=args.quick, only=args.only)
     print(f"report written to {index}")
     return 0
+
+
+def _tracked(args):
+    """The tracking context of a command: a run is recorded when the command succeeds, unless
+    it only reads, prints priors (``--show-priors``) or was given ``--no-track``."""
+    import contextlib
+
+    command = getattr(args, "_bayes_command", None)
+    if (
+        command is None
+        or command.split()[0] in UNTRACKED
+        or getattr(args, "no_track", False)
+        or getattr(args, "show_priors", False)
+    ):
+        return contextlib.nullcontext()
+    from bayes import tracking
+
+    return tracking.command_run(command, vars(args))
 
 
 class Terminated(KeyboardInterrupt):
@@ -106,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread (e.g. called from an app worker)
         pass
     try:
-        return int(args.func(args) or 0)
+        with _tracked(args):
+            return int(args.func(args) or 0)
     except (InputError, PriorError) as exc:
         print(f"bayes: error: {exc}", file=sys.stderr)
         return 2

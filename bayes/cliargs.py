@@ -7,7 +7,9 @@ Flags mean the same on every command:
   printing the table a command would use;
 * ``--draws --tune --chains --target-accept --backend --seed`` — the one
   :class:`models.sampling.SamplerConfig`;
-* ``--json`` — machine-readable output on stdout; ``--no-progress`` — no progress bars.
+* ``--json`` — machine-readable output on stdout; ``--no-progress`` — no progress bars;
+* ``--no-track`` — do not record the run in the tracking store (:mod:`bayes.tracking`); the
+  CLI adds it to every command that records runs (:func:`add_track_flag`).
 
 Every number is parsed by an argparse *type* with its range (:func:`int_range`,
 :func:`float_range`, :func:`probability`, :func:`date`), so ``--draws 0``, ``--seed -1`` or
@@ -29,6 +31,7 @@ __all__ = [
     "add_progress_flag",
     "add_sampler_flags",
     "add_seed",
+    "add_track_flag",
     "date",
     "float_range",
     "int_range",
@@ -140,6 +143,17 @@ def add_progress_flag(p: argparse.ArgumentParser) -> None:
         "--no-progress",
         action="store_true",
         help="hide progress bars (they go to stderr, and only on a terminal or in notebooks)",
+    )
+
+
+def add_track_flag(p: argparse.ArgumentParser) -> None:
+    """``--no-track``: do not record this run in the tracking store."""
+    p.add_argument(
+        "--no-track",
+        action="store_true",
+        help="do not record this run in the tracking store (default: a run with parameters, "
+        "metrics and output files goes to mlflow.db beside the outputs, or to "
+        "MLFLOW_TRACKING_URI; BAYES_NO_TRACK=1 turns tracking off everywhere)",
     )
 
 

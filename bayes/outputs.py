@@ -22,6 +22,8 @@
   folder and leaves the previous outputs exactly as they were.
 * **No leftovers.** Staging and old folders of runs that were killed outright (SIGKILL, power
   loss) are swept the next time anything is written beside them.
+* **Tracked.** Under a tracked command (:func:`bayes.tracking.command_run`) the swapped-in
+  folder is noted for the command's run: its files become artifacts, its JSON numbers metrics.
 """
 
 from __future__ import annotations
@@ -214,6 +216,9 @@ class OutputFolder:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        from bayes import tracking  # light: MLflow is imported only when the run is written
+
+        tracking.note_folder(self.target)
         return False
 
     def __truediv__(self, name: str) -> Path:

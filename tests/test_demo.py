@@ -1,26 +1,32 @@
 """``bayes demo``: the main job end to end (quick sizes), and its all-or-nothing report folder."""
 
+import json
 import re
 
 import pytest
 
 from bayes import demo as demo_mod
 from bayes.cli import main
+from tests.test_report import assert_page_for_people
 
 
 @pytest.mark.slow
-def test_demo_quick_writes_a_complete_report(tmp_path, capsys):
+def test_demo_quick_writes_a_complete_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BAYES_NO_TRACK", "0")  # the demo records its runs beside the report
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     out = tmp_path / "report"
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     assert f"report written to {out / 'index.html'}" in capsys.readouterr().out
     html = (out / "index.html").read_text()
     titles = re.findall(r"<h2>(.*?)</h2>", html)
-    assert len(titles) == len(demo_mod.DEMO_SECTIONS)
+    assert len(titles) == len(demo_mod.DEMO_SECTIONS) + 1  # + the summary
     assert "Not yet available" not in html
-    # every figure the page shows exists, and the reviewers' posteriors are there
-    for src in re.findall(r'<img src="([^"]+)"', html):
-        assert (out / src).is_file(), src
+    # a page for people: no e+0/NaN in tables, images embedded, the summary first
+    assert_page_for_people(html)
     assert len(re.findall(r"<img ", html)) >= 10
+    # every section states its headline, with a number, in the summary
+    summary = html[html.index('<section id="summary">') : html.index("Run record")]
+    assert summary.count("<li>") == len(demo_mod.DEMO_SECTIONS) and "missing" not in summary
     nc = sorted(p.name for p in (out / "posteriors").glob("*.nc"))
     assert len(nc) >= 3, nc
     assert not (tmp_path / "report.partial").exists()
@@ -29,6 +35,13 @@ def test_demo_quick_writes_a_complete_report(tmp_path, capsys):
     attrs = az.from_netcdf(out / "posteriors" / "video_update.nc").attrs
     assert attrs["data_source"] == "data/video_pilot.csv"  # not the staging folder
     assert (out / attrs["data_source"]).is_file()
+    # the run and one nested run per section are in the store beside the report
+    assert main(["runs", "list", "--store", str(tmp_path), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    keys = {demo_mod.section_key(m) for m in demo_mod.DEMO_SECTIONS}
+    assert {r["command"] for r in runs} == {"demo"} | {f"demo {k}" for k in keys}
+    assert all(r["status"] == "FINISHED" for r in runs)
+    assert all(r["headline"] for r in runs if r["command"] != "demo")
 
 
 def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):

@@ -117,7 +117,7 @@ def test_demo_section_quick_feeds_the_video_priors(tmp_path):
     html = section.render()
     for text in ("Lift by score decile", "Behavioural profile by cluster", "Power Prime viewers"):
         assert text in html
-    table = ctx.state["photos_segments"]
+    table = section.tables["photos_segments"]
     out = segments_from_table(table)
     assert list(out.index) == list(SEGMENT_KEYS)
     for name in (

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from bayes.demo import DemoContext
+from bayes.report import Section
 from bayes.video.report import demo_section, segment_comparison
 from priors.segments import SEGMENTS
 from priors.video import VideoPriors
@@ -18,10 +19,12 @@ def measured():
 
 
 def test_demo_section_quick(tmp_path, measured):
-    ctx = DemoContext(outdir=tmp_path, seed=1, quick=True, state={"photos_segments": measured})
+    photos = Section("Photos", tables={"photos_segments": measured})
+    ctx = DemoContext(outdir=tmp_path, seed=1, quick=True, results={"photos": photos})
     sec = demo_section(ctx)
     html = sec.render()
-    assert isinstance(ctx.state["video_priors"], VideoPriors)
+    rec = sec.summary["recommendation"]
+    assert sec.headline.startswith("Keep video integrated" if rec == "integrated" else "Ship")
     for name in (
         "video_seed_delta_core.png",
         "video_bayes_delta_core.png",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bayes import headlines
 from bayes.report import Section
 
 
@@ -103,5 +104,6 @@ def demo_section(ctx) -> Section:
         ],
         "top customers by 12-month LTV (90% intervals); full table in ltv/ltv.csv",
     )
-    ctx.state["growth"] = {"ltv_totals": res["totals"], "holdout": h}
+    sec.file("posterior", ctx.posteriors / "growth_ltv.nc")
+    sec.headline = headlines.ltv_total(res["totals"], res["customers"], holdout=h)
     return sec

@@ -1,13 +1,14 @@
 """Demo section for Photos Core_90d activation (seed 000 Parts A-B).
 
 Generates the synthetic table, fits the baselines, and reports metrics, drivers, lift by decile,
-calibration and the four labelled segments. The measured segment table is left in
-``ctx.state["photos_segments"]`` (accepted by :func:`priors.segments.segments_from_table`) for
-the video section.
+calibration and the four labelled segments. The measured segment table is in the section's
+result as ``tables["photos_segments"]`` (accepted by :func:`priors.segments.segments_from_table`)
+for the video section.
 """
 
 from __future__ import annotations
 
+from bayes import headlines
 from bayes.report import Section
 
 QUICK_ROWS = 20_000
@@ -24,7 +25,6 @@ def demo_section(ctx) -> Section:
     data_path = write_table(df, ctx.data / "photos_first_login_features.parquet")
     result = analyze(df, seed=ctx.seed, source=str(data_path), validate=False)
     paths = write_outputs(result, ctx.tables, ctx.figures)
-    ctx.state["photos_segments"] = result.segments
 
     rd = ctx.outdir
     m = result.metrics.set_index("model")
@@ -80,4 +80,5 @@ def demo_section(ctx) -> Section:
         report_dir=rd,
     )
     sec.figure(paths["profile_fig"], "Behavioural profile by cluster", report_dir=rd)
+    sec.headline = headlines.photos_baseline(result.metrics, result.lift)
     return sec

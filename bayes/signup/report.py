@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from bayes import headlines
 from bayes.report import Section
 from priors.signup import STAGES
 
@@ -113,11 +114,6 @@ def demo_section(ctx) -> Section:
         )
     ex_eb = eb.expected.iloc[-1]
     ex_h = hier.expected.iloc[-1]
-    ctx.state["signup"] = {
-        "expected_signups_eb": float(ex_eb["expected_signups"]),
-        "expected_signups_hierarchical": float(ex_h["expected_signups"]),
-        "backtest": bt.comparison(),
-    }
     sec = Section(
         "Customer 360 signup probability (seed 003)",
         "Per (email, topic): the seed's empirical Bayes (alpha = 2, topic priors clamped to "
@@ -165,4 +161,11 @@ def demo_section(ctx) -> Section:
     )
     sec.figure(fig, "Learned concentrations vs the seed's kappa = 2", ctx.outdir)
     sec.text(f"Posterior with prior, predictive checks and diagnostics: {nc.name}")
+    sec.file("posterior", nc)
+    sec.summary.update(
+        expected_signups_eb=float(ex_eb["expected_signups"]),
+        expected_signups_hierarchical=float(ex_h["expected_signups"]),
+        backtest=bt.comparison(),
+    )
+    sec.headline = headlines.signup_audience(ex_h.to_dict(), method="hierarchical")
     return sec

@@ -4,11 +4,10 @@ Reports, in order: the priors used; the seed preset (§8 reproduced: table, over
 histograms and the difference); the Bayesian preset (parameter uncertainty from the PyMC prior,
 exact population counts); weekly usage; the (α, β) sensitivity heatmap (§9).
 
-If the Photos section ran first, its measured segments (``ctx.state["photos_segments"]``) are
-compared with the declared ones, but the headline numbers keep the *declared* priors
+If the Photos section ran first, its measured segments (``ctx.table("photos",
+"photos_segments")``) are compared with the declared ones, but the headline numbers keep the *declared* priors
 (:data:`priors.segments.SEGMENTS`), so that they stay comparable with the seed's §8 and do not
-move with the synthetic sample. The priors used are left in ``ctx.state["video_priors"]`` for
-the updating section.
+move with the synthetic sample.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bayes import headlines
 from bayes.report import Section
 
 #: Monte Carlo sizes (runs) per mode: (quick, full)
@@ -66,7 +66,6 @@ def demo_section(ctx) -> Section:
     q = 0 if ctx.quick else 1
     rd = ctx.outdir
     priors = VideoPriors()
-    ctx.state["video_priors"] = priors
     sec = Section(
         "Video strategy: integrated feed or standalone app",
         "Seed 000 Part C: priors declared once (priors/video_priors.csv, PyMC model with "
@@ -161,7 +160,7 @@ def demo_section(ctx) -> Section:
         caption=f"Seed §9.1 checkpoints ({GRID_DRAWS[q]:,} runs per cell, common random numbers)",
     )
 
-    measured = ctx.state.get("photos_segments")
+    measured = ctx.table("photos", "photos_segments")
     if measured is not None:
         try:
             comp, closed = segment_comparison(priors, measured)
@@ -193,4 +192,5 @@ def demo_section(ctx) -> Section:
         },
         caption="Headline",
     )
+    sec.headline = headlines.video_decision(bayes_sum)
     return sec

@@ -9,6 +9,7 @@ small pilot-sizing (EVSI) table. The posterior is saved into ``ctx.posteriors``.
 
 from __future__ import annotations
 
+from bayes import charts, headlines
 from bayes.report import Section
 
 TRUE_ALPHA, TRUE_BETA = 1.1, 1.05
@@ -33,7 +34,7 @@ def demo_section(ctx) -> Section:
     from priors.video import VideoPriors
 
     users, draws, tune, chains, sims = QUICK if ctx.quick else FULL
-    priors = ctx.state.get("video_priors") or VideoPriors()
+    priors = VideoPriors()
     sec = Section(
         "Video: updating after a pilot (seed 000 §11)",
         "Seed §11: run a pilot, estimate (α̂, β̂), place it on the sensitivity heatmap and "
@@ -122,5 +123,11 @@ def demo_section(ctx) -> Section:
         csv_path=ctx.tables / "video_pilot_sizing.csv",
         report_dir=ctx.outdir,
     )
-    ctx.state["video_update"] = s
+    sec.file("posterior", nc)
+    sec.plotly(
+        charts.sensitivity_heatmap(res.grid, *res.multiplier_draws),
+        "Interactive: D(α, β) in thousand Core users with the posterior draws of (α, β); hover "
+        "for values, drag to zoom",
+    )
+    sec.headline = headlines.video_update(s)
     return sec

@@ -1,0 +1,58 @@
+"""The interactive app: ``bayes app`` (or ``make app``) serves it with Streamlit on localhost.
+
+One module per page, each a thin Streamlit script: every number it shows comes from a library
+function that a test also calls (the domains' own functions, :mod:`bayes.charts` for the
+Plotly charts, :mod:`bayes.app.data` for the demo data and uploads). The pages run on the
+demo's generated data by default (generated on first use at quick sizes and cached under
+``BAYES_APP_DATA``, default ``~/.cache/bayes/app``) and on the user's files by upload.
+
+Adding a page (the experiments and uplift domains, when they land): write
+``bayes/app/<domain>.py`` as a Streamlit script calling that domain's library, add one
+:class:`Page` line to :data:`PAGES`, and one ``AppTest`` test in ``tests/test_app.py``.
+This package imports nothing heavy: Streamlit is imported by the pages only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["APP_DIR", "PAGES", "Page", "available_pages", "page_path"]
+
+APP_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its script (in this folder), title, icon, URL path and the package it needs."""
+
+    script: str
+    title: str
+    icon: str
+    url: str
+    needs: str | None = None
+
+
+#: The pages in navigation order. Experiments (power calculator, A/B readout) and uplift
+#: (targeting simulator) are added here when those domains land (``needs`` keeps a page
+#: out of the navigation while its domain package is missing).
+PAGES: tuple[Page, ...] = (
+    Page("home.py", "Overview", ":material/home:", "overview"),
+    Page("video.py", "Video decision", ":material/smart_display:", "video", "bayes.video"),
+    Page("signup.py", "Signup audiences", ":material/mail:", "signup", "bayes.signup"),
+    Page("ltv.py", "Customer LTV", ":material/savings:", "ltv", "bayes.growth"),
+)
+
+
+def page_path(page: Page) -> Path:
+    return APP_DIR / page.script
+
+
+def available_pages() -> list[Page]:
+    """The pages whose script exists and whose domain package is installed."""
+    return [
+        p
+        for p in PAGES
+        if page_path(p).is_file() and (p.needs is None or importlib.util.find_spec(p.needs))
+    ]

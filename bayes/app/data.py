@@ -1,0 +1,320 @@
+"""Data behind the app: the demo's generated data (made on first use, cached), uploads, and
+the library calls the pages make, gathered here so that tests reach them without Streamlit.
+
+Everything is the library's own code — the same functions ``bayes signup score``, ``bayes
+video update`` or ``bayes ltv fit`` call — so the app shows the CLI's numbers (a test checks
+the audience against ``bayes.signup.audience.score``).
+
+The cache lives in ``BAYES_APP_DATA`` (default ``$XDG_CACHE_HOME/bayes/app``, i.e.
+``~/.cache/bayes/app``): ``signup/``, ``growth/``, ``pilot/`` hold generated data (each an
+output folder written as a unit), ``ltv/`` fitted posteriors keyed by the data's hash and the
+sampler settings, ``uploads/`` the files users uploaded (by content hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "DEMO_PILOT",
+    "ENV",
+    "LTV_FIT",
+    "QUICK",
+    "SignupScores",
+    "audience_csv",
+    "customer_ltv",
+    "data_root",
+    "demo_growth",
+    "demo_pilot",
+    "demo_signup",
+    "ltv_model",
+    "save_upload",
+    "signup_audience",
+    "signup_scores",
+    "video_priors",
+]
+
+ENV = "BAYES_APP_DATA"
+#: quick sizes of the demo data (the demo's ``--quick`` sizes)
+QUICK = {"signup_recipients": 1500, "signup_topics": 4, "growth_users": 3000}
+#: the demo pilot: seed §11 Phase 0 at true (α, β) = (1.1, 1.05), as in ``bayes demo``
+DEMO_PILOT = {"alpha": 1.1, "beta": 1.05, "users_per_arm": 3000}
+#: default NUTS settings of the app's LTV fit (small: the app answers within seconds)
+LTV_FIT = {"draws": 500, "tune": 500, "chains": 2}
+
+
+def data_root() -> Path:
+    """Where the app keeps its data: ``BAYES_APP_DATA``, else ``~/.cache/bayes/app``."""
+    env = os.environ.get(ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(cache) / "bayes" / "app"
+
+
+def _cached(name: str, files: tuple[str, ...], build, root: Path | None, seed: int) -> Path:
+    """``root/name`` (built by ``build(folder)`` as a unit when any file is missing)."""
+    from bayes.outputs import OutputFolder
+
+    folder = (root or data_root()) / f"{name}-seed{seed}"
+    if all((folder / f).is_file() for f in files):
+        return folder
+    with OutputFolder(folder, command=f"app data {name}", seed=seed) as staging:
+        build(staging)
+    return folder
+
+
+def demo_signup(root: Path | None = None, seed: int = 0) -> dict[str, Path]:
+    """The demo's signup data (events, campaigns, signups) at quick sizes."""
+    from bayes.signup.generate import generate_signup_data, write_signup_data
+
+    files = ("events.csv", "campaigns.csv", "signups.csv")
+
+    def build(folder: Path) -> None:
+        data = generate_signup_data(QUICK["signup_recipients"], QUICK["signup_topics"], seed=seed)
+        write_signup_data(data, folder)
+
+    folder = _cached("signup", files, build, root, seed)
+    return {f.split(".")[0]: folder / f for f in files}
+
+
+def demo_growth(root: Path | None = None, seed: int = 0) -> dict[str, Path]:
+    """The demo's growth data (users, events, orders) at quick sizes."""
+    from bayes.growth.data import generate_growth_data, write_growth_data
+
+    files = ("users.csv", "events.csv", "orders.csv")
+
+    def build(folder: Path) -> None:
+        write_growth_data(generate_growth_data(QUICK["growth_users"], seed=seed), folder)
+
+    folder = _cached("growth", files, build, root, seed)
+    return {f.split(".")[0]: folder / f for f in files}
+
+
+def demo_pilot(root: Path | None = None, seed: int = 0) -> Path:
+    """The demo's pilot table (seed §11 Phase 0 at :data:`DEMO_PILOT`)."""
+    from bayes.io import write_table
+    from bayes.video.pilot import generate_pilot, validate_pilot
+
+    def build(folder: Path) -> None:
+        df = generate_pilot(
+            DEMO_PILOT["alpha"], DEMO_PILOT["beta"], DEMO_PILOT["users_per_arm"], seed
+        )
+        write_table(validate_pilot(df, source="demo pilot"), folder / "pilot.csv")
+
+    return _cached("pilot", ("pilot.csv",), build, root, seed) / "pilot.csv"
+
+
+def save_upload(name: str, content: bytes, root: Path | None = None) -> Path:
+    """Keep an uploaded file under ``uploads/<content hash>/<name>`` (so the readers' error
+    messages name the file the user chose) and return its path."""
+    from bayes.io import atomic_path
+
+    safe = Path(name).name or "upload"
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    path = (root or data_root()) / "uploads" / digest / safe
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(content)
+    return path
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def video_priors(table: pd.DataFrame):
+    """A :class:`~priors.video.VideoPriors` with an edited prior table (one row per segment);
+    a bad entry raises :class:`~priors.spec.PriorError` naming it."""
+    from priors.video import VideoPriors
+
+    t = table.set_index("segment") if "segment" in table.columns else table
+    return VideoPriors(table=t)
+
+
+# ----------------------------------------------------------------------------- signup
+
+
+@dataclass
+class SignupScores:
+    """Every (email, topic) pair scored once; the business rules then run on it in
+    milliseconds (:func:`signup_audience`)."""
+
+    scored: pd.DataFrame
+    topic_priors: pd.DataFrame
+    as_of: pd.Timestamp | None
+    method: str
+    model: object | None
+    n_events: int
+    n_pairs: int
+
+    @property
+    def topics(self) -> list[str]:
+        return [str(t) for t in self.scored["topic"].cat.categories]
+
+    @property
+    def domains(self) -> list[str]:
+        """E-mail domains in the data, most frequent first."""
+        emails = self.scored["email"].astype(str)
+        return emails.str.rsplit("@", n=1).str[-1].str.lower().value_counts().index.tolist()
+
+
+def signup_scores(
+    events,
+    campaigns,
+    signups=None,
+    *,
+    method: str = "eb",
+    draws: int = 300,
+    seed: int = 0,
+) -> SignupScores:
+    """Load and validate the inputs, count (seed 003 §2), and score every pair by the seed's
+    empirical Bayes or the hierarchical model (NUTS, ``draws`` per chain, 2 chains)."""
+    from bayes.signup.audience import score_pairs
+    from bayes.signup.counting import count_pairs
+    from bayes.signup.data import load_inputs
+    from models.sampling import default_cores
+    from models.signup import HierarchicalSignupModel
+
+    inp = load_inputs(events, campaigns, signups)
+    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+    model = None
+    if method == "hierarchical":
+        model = HierarchicalSignupModel(
+            draws=draws, tune=draws, chains=2, cores=default_cores(2), random_seed=seed
+        )
+    scored, model = score_pairs(counts.pairs, counts.topics, method=method, model=model)
+    return SignupScores(
+        scored=scored,
+        topic_priors=counts.topics,
+        as_of=counts.as_of,
+        method=method,
+        model=model,
+        n_events=counts.n_events,
+        n_pairs=len(counts.pairs),
+    )
+
+
+def signup_audience(scores: SignupScores, rules, *, prob: float = 0.9):
+    """The seven business rules on the scored pairs: ``(audience, funnel, expected)`` exactly
+    as ``bayes signup score`` computes them (:func:`bayes.signup.audience.apply_rules`,
+    :func:`~bayes.signup.audience.expected_signups`)."""
+    from bayes.signup.audience import apply_rules, expected_signups
+
+    audience, funnel = apply_rules(scores.scored, rules, as_of=scores.as_of)
+    expected = expected_signups(audience, scores.model, prob=prob)
+    return audience, funnel, expected
+
+
+def audience_csv(audience: pd.DataFrame) -> bytes:
+    """The audience as the CSV ``bayes signup score --out audience.csv`` writes."""
+    import tempfile
+
+    from bayes.signup.audience import write_audience
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_audience(audience, Path(tmp) / "audience.csv")
+        return path.read_bytes()
+
+
+# ----------------------------------------------------------------------------- LTV
+
+
+def ltv_model(
+    orders,
+    *,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int = 0,
+    root: Path | None = None,
+):
+    """The BG/NBD + Gamma-Gamma fit of an orders/transactions file on its whole history,
+    as ``(fit, rfm_summary)``. The posterior is cached as NetCDF under ``ltv/`` keyed by the
+    file's SHA-256 and the sampler settings, so a second start of the app reloads it."""
+    import json
+
+    import arviz as az
+
+    from bayes.diagnostics import fit_diagnostics
+    from bayes.growth.ltv import LTVFit, fit_ltv, load_transactions, rfm_summary
+    from bayes.io import data_hash, write_netcdf
+    from priors.ltv import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS
+
+    draws = draws or LTV_FIT["draws"]
+    tune = tune or LTV_FIT["tune"]
+    chains = chains or LTV_FIT["chains"]
+    tx = load_transactions(orders)
+    summary, _ = rfm_summary(tx)
+    key = f"{data_hash(orders)[:16]}-d{draws}-t{tune}-c{chains}-s{seed}"
+    path = (root or data_root()) / "ltv" / f"{key}.nc"
+    if path.is_file():
+        idata = az.from_netcdf(path)
+        idata.load()
+        spend = "p" in idata.posterior
+        names = list(BGNBD_PARAMS) + (list(GAMMA_GAMMA_PARAMS) if spend else [])
+        fit = LTVFit(
+            idata=idata,
+            summary=summary,
+            priors=json.loads(idata.attrs.get("priors", "{}")),
+            diagnostics=fit_diagnostics(idata, var_names=names).to_dict(),
+            seed=seed,
+            spend=spend,
+        )
+        return fit, summary
+    fit = fit_ltv(summary, draws=draws, tune=tune, chains=chains, seed=seed, mle=False)
+    write_netcdf(fit.idata, path)
+    return fit, summary
+
+
+def customer_ltv(
+    fit,
+    summary: pd.DataFrame,
+    customer_id: str,
+    *,
+    horizon_weeks: float = 26.0,
+    discount_rate: float = 0.01,
+    prob: float = 0.9,
+    n_draws: int = 500,
+) -> pd.DataFrame:
+    """One customer's predictions with their ``prob`` intervals
+    (:func:`bayes.growth.ltv.predict_customers`), one row per quantity: ``quantity``,
+    ``mean``, ``lower``, ``upper`` (expected purchases over ``horizon_weeks``; LTV discounted
+    at ``discount_rate`` per month)."""
+    from bayes.growth.ltv import predict_customers
+    from bayes.io import InputError
+
+    key = str(customer_id)
+    if key not in summary.index:
+        raise InputError(f"unknown customer_id {key!r}")
+    row = predict_customers(
+        fit,
+        summary.loc[[key]],
+        horizon_weeks=horizon_weeks,
+        discount_rate=discount_rate,
+        prob=prob,
+        n_draws=n_draws,
+    ).iloc[0]
+    labels = {
+        "p_alive": "P(alive)",
+        "exp_purchases": f"purchases in {horizon_weeks:g} weeks",
+        "exp_spend": "spend per purchase",
+        "ltv_6m": "6-month LTV",
+        "ltv_12m": "12-month LTV",
+    }
+    rows = [
+        {
+            "quantity": label,
+            "mean": float(row[f"{k}_mean"]),
+            "lower": float(row[f"{k}_lo"]),
+            "upper": float(row[f"{k}_hi"]),
+        }
+        for k, label in labels.items()
+        if f"{k}_mean" in row.index
+    ]
+    return pd.DataFrame(rows)
