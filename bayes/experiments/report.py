@@ -221,5 +221,5 @@ def demo_section(ctx) -> Section:
         "Guard: the same experiment with a logging fault that loses 30% of the treatment's "
         f"web users. {bad.srm['message']}. Decision: {bad.headline}"
     )
-    ctx.state["experiments"] = {"headline": res.headline, "decision": res.decision}
+    sec.summary["decision"] = res.decision
     return sec
