@@ -1,9 +1,9 @@
 """The model contract (models.base): a small real model through fit -> save -> load -> predict,
 the provenance schema, and the guarantees every domain inherits.
 
-Every domain model registered in ``CONTRACT_MODELS`` (tests/contract_models.py) goes through
-the same round trip in its own test module; here the base class itself is tested on a
-Normal-mean model whose posterior is known in closed form.
+Every domain model goes through the same round trip in its own test module, and every
+posterior the demo writes is checked by ``tests/contract.py``; here the base class itself is
+tested on a Normal-mean model whose posterior is known in closed form.
 """
 
 from __future__ import annotations

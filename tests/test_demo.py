@@ -59,3 +59,18 @@ def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):
         demo_mod.run_demo(out, quick=True, log=lambda *a, **k: None)
     assert calls and not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["notes", "."])
+def test_demo_never_empties_a_folder_it_did_not_write(tmp_path, capsys, monkeypatch, target):
+    """Issue 11: `bayes demo --out DIR` (even `--out .`) deleted whatever DIR held."""
+    folder = tmp_path / "notes"
+    (folder / "drafts").mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    monkeypatch.chdir(folder)
+    out = folder if target == "notes" else "."
+    assert main(["demo", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "was not written by bayes" in err and "left untouched" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["drafts", "notes.txt"]
+    assert (folder / "notes.txt").read_text() == "mine"
