@@ -2,6 +2,8 @@
 numbers shown equal the library's (``bayes uplift evaluate`` / ``target``) for the same
 inputs, move when the costs or the score move, and no exception shows."""
 
+import json
+
 import pytest
 
 from bayes.app import data as appdata
@@ -34,7 +36,13 @@ def test_uplift_page_numbers_are_the_librarys(demo_fit):
     captions = [c.value for c in at.caption]
     assert f"90% [{fmt_number(q['lower_90'], 3)}, {fmt_number(q['upper_90'], 3)}]" in captions
     assert shown["AUUC per user"] == fmt_number(ev.metrics["auuc_per_user"]["value"], 3)
-    assert len(at.get("plotly_chart")) == 2  # Qini curve with its band, net revenue
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # Qini curve with its band, net revenue
+    qini = json.loads(charts[0].proto.spec)
+    assert qini["layout"]["title"]["text"] == "Qini curve: two-model learner"
+    assert [t.get("name") for t in qini["data"]] == [
+        "90% band (bootstrap)", "two-model learner", "random", "perfect"
+    ]  # fmt: skip
 
     # targeting at the default costs (mean margin per conversion, promo 1.5, contact 0.2)
     value = ud.conversion_value(sc, outcome="converted")

@@ -79,6 +79,7 @@ if source == "demo":
         format_func={"uplift": f"{learner} learner's uplift",
                      ud.TRUE_SCORE: "true uplift (generated data only)"}.get,
     )  # fmt: skip
+    label = f"{learner} learner" if score == "uplift" else "true uplift"
     scores = fit.scores
     outcome, treatment = ud.DEMO_COLUMNS["outcome"], ud.DEMO_COLUMNS["treatment"]
     p_treated = "p_treated"
@@ -113,6 +114,7 @@ else:
     treatment = c2.selectbox("treatment (0/1)", cols, pick("treatment_flag"), key="up_treatment")
     score = c3.selectbox("score", cols, pick("uplift"), key="up_score")
     p_treated = "p_treated" if "p_treated" in cols else None
+    label = score
     key = f"{path}|{sha256_file(path)[:16]}"
 
 k = st.slider("k for uplift at k (share targeted)", 0.05, 0.95, 0.3, step=0.05, key="k")
@@ -126,20 +128,20 @@ m = ev.metrics
 tab_eval, tab_target = st.tabs(["Qini and AUUC", "Targeting simulator"])
 with tab_eval:
     c1, c2, c3, c4 = st.columns(4)
-    for col, name, label in (
+    for col, name, title in (
         (c1, "qini_coefficient", "Qini coefficient"),
         (c2, "uplift_auc_score", "AUUC (normalised)"),
         (c3, "auuc_per_user", "AUUC per user"),
         (c4, "uplift_at_k_overall", f"uplift at k = {k:.0%}"),
     ):
-        col.metric(label, fmt_number(m[name]["value"], 3), help=m[name]["normalisation"])
+        col.metric(title, fmt_number(m[name]["value"], 3), help=m[name]["normalisation"])
         col.caption(interval(m[name]))
     kind = st.radio(
         "curve", ["qini", "uplift"], horizontal=True, key="curve",
         format_func={"qini": "Qini curve", "uplift": "uplift curve"}.get,
     )  # fmt: skip
     st.plotly_chart(
-        charts.uplift_curve_chart(ev.curves, kind, label=score), width="stretch", key="qini"
+        charts.uplift_curve_chart(ev.curves, kind, label=label), width="stretch", key="qini"
     )
     st.caption(
         "Qini coefficient = (area − random) / (perfect − random), scikit-uplift's "
