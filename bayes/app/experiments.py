@@ -181,13 +181,14 @@ with tab_read:
     covariates = []
     if method == "cuped":
         options = [c for c in metrics if c != metric]
+        pre = [c for c in options if c.startswith("pre_")]
+        default = [f"pre_{metric}"] if f"pre_{metric}" in options else pre[:1]
         covariates = c4.multiselect(
-            "pre-period covariates", options,
-            [c for c in ("pre_revenue",) if c in options and metric != "converted"]
-            or options[:1],
-            key="exp_covariates",
+            "pre-period covariates", options, default, key="exp_covariates",
             help="one covariate: CUPED (Deng et al. 2013); several: Lin's regression adjustment",
         )  # fmt: skip
+        if not covariates:
+            c4.caption("No covariate chosen: the plain difference in means.")
     with st.expander("plan, control arm, time column, loss tolerance"):
         e1, e2, e3, e4 = st.columns(4)
         split = e1.number_input(
