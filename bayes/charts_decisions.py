@@ -17,6 +17,7 @@ from bayes.charts import _LAYOUT, _go
 
 __all__ = [
     "cumulative_effect_chart",
+    "expected_loss_chart",
     "lift_posterior_chart",
     "net_revenue_chart",
     "power_curve_chart",
@@ -204,6 +205,33 @@ def net_revenue_chart(curve: pd.DataFrame, *, summary: dict | None = None, prob:
         yaxis_title="net revenue (currency units)",
         height=400,
         legend=dict(orientation="h", y=-0.25),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def expected_loss_chart(table: pd.DataFrame, *, threshold: float | None = None):
+    """Expected loss of the decision after the experiment by users per control arm
+    (``models.experiments.sizing.bayesian_sizing``), in % of the control's mean."""
+    go = _go()
+    t = table[table["users_control"] > 0]
+    fig = go.Figure(
+        go.Scatter(
+            x=t["users_control"],
+            y=t["expected_loss"],
+            mode="lines+markers",
+            line=dict(color=_BLUE, width=2.5),
+            hovertemplate="%{x:,.0f} users per control arm: %{y:.3%}<extra></extra>",
+        )
+    )
+    if threshold is not None:
+        fig.add_hline(y=threshold, line=dict(color=_RED, dash="dash"), annotation_text="tolerance")
+    fig.update_layout(
+        title="Expected loss of the ship/keep decision after the experiment",
+        xaxis=dict(title="users per control arm", type="log"),
+        yaxis=dict(title="expected loss (share of the control mean)", tickformat=".2%"),
+        height=340,
+        showlegend=False,
         **_LAYOUT,
     )
     return fig

@@ -26,6 +26,11 @@ def test_planner_sample_size_and_mde_equal_the_library_and_statsmodels():
     lib = power_proportions(0.10, mde=0.02, power=0.8)
     assert metrics(at)["users per control arm"] == f"{lib.users_per_arm[0]:,}" == "3,841"
     assert len(at.get("plotly_chart")) >= 1
+    # Bayesian sizing under the declared prior Normal(0, 0.3), as bayes experiment size
+    from models.experiments.sizing import users_for_expected_loss
+
+    n_loss = users_for_expected_loss(0.0, 0.3, 0.001, cv=math.sqrt(0.9 / 0.1))
+    assert metrics(at)["users per control arm (expected loss)"] == f"{n_loss:,}"
 
     # Cohen's h, a 2:1 allocation: statsmodels' NormalIndPower is the oracle
     at.selectbox(key="plan_convention").set_value("cohen_h")

@@ -130,6 +130,38 @@ with tab_plan:
             key="power_curve",
         )
 
+    with st.expander("Bayesian sizing: users until the expected loss of the decision is small"):
+        b1, b2 = st.columns(2)
+        threshold = b1.select_slider(
+            "tolerated expected loss (share of the control mean)",
+            [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01], 0.001, format_func=lambda x: f"{x:.2%}",
+            key="size_threshold",
+        )  # fmt: skip
+        if metric == "proportion":
+            cv = ed.conversion_cv(baseline)
+            b2.caption(f"coefficient of variation per user √((1 − p)/p) = {cv:.3g}")
+        else:
+            cv = b2.number_input(
+                "coefficient of variation per user (sd / mean)", 0.01, None,
+                round(sd / baseline, 3) if baseline else 2.5, key="size_cv",
+            )  # fmt: skip
+        try:
+            size = ed.sizing(cv=cv, ratio=ratio, rho=rho, threshold=threshold)
+        except ValueError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.metric("users per control arm (expected loss)", f"{size['users_control']:,}")
+            st.caption(
+                f"Prior for the relative lift: {size['prior']} (declared, priors/experiments.py); "
+                "the expected loss after n users is the prior's minus the expected value of the "
+                "sample information (models.experiments.sizing, as bayes experiment size)."
+            )
+            st.plotly_chart(
+                charts.expected_loss_chart(size["table"], threshold=threshold),
+                width="stretch",
+                key="expected_loss",
+            )
+
 # ----------------------------------------------------------------------------- readout
 with tab_read:
     source = st.radio(

@@ -8,6 +8,7 @@ pass them to the library and return the library's results.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,12 +17,14 @@ import pandas as pd
 __all__ = [
     "PLAN_SOLVE",
     "Readout",
+    "conversion_cv",
     "file_columns",
     "lift_draws",
     "plan",
     "plan_curve",
     "prior_text",
     "readout",
+    "sizing",
 ]
 
 #: what the planner solves for, in the page's words
@@ -74,6 +77,37 @@ def plan_curve(result) -> pd.DataFrame:
     from models.experiments.power import power_curve
 
     return power_curve(result)
+
+
+def sizing(
+    *, cv: float, ratio: float = 1.0, rho: float = 0.0, threshold: float = 0.001, priors=None
+) -> dict:
+    """Bayesian sizing as ``bayes experiment size`` does it, under the declared Normal prior
+    of the relative lift (``priors``, default :func:`priors.experiments.experiment_priors`):
+    ``prior`` (text), ``table`` (expected loss, EVSI and P(right call) by users per control
+    arm, :func:`models.experiments.sizing.bayesian_sizing`) and ``users_control``, the fewest
+    users per control arm whose expected loss is at most ``threshold`` (relative-lift units,
+    :func:`~models.experiments.sizing.users_for_expected_loss`). ``cv`` is the metric's
+    coefficient of variation per user (``√((1 − p)/p)`` for a rate ``p``: the CLI's
+    ``--baseline``); ``rho`` CUPED's correlation."""
+    from models.experiments.sizing import bayesian_sizing, users_for_expected_loss
+    from priors.experiments import experiment_priors
+
+    p = (priors or experiment_priors())["relative_lift"]
+    mu0, sd0 = float(p.params.get("mu", 0.0)), float(p.params["sigma"])
+    vf = 1.0 - rho**2
+    return {
+        "prior": str(p),
+        "table": bayesian_sizing(mu0, sd0, cv=cv, ratio=ratio, variance_factor=vf),
+        "users_control": users_for_expected_loss(
+            mu0, sd0, threshold, cv=cv, ratio=ratio, variance_factor=vf
+        ),
+    }
+
+
+def conversion_cv(rate: float) -> float:
+    """A conversion rate's coefficient of variation per user, ``√((1 − p)/p)``."""
+    return math.sqrt((1.0 - rate) / rate)
 
 
 def file_columns(path, rows: int = 2000) -> tuple[list[str], list[str]]:
