@@ -75,7 +75,9 @@ MAX_CAPTURE = 5 << 20  # bytes of stdout kept to read a --json result
 MAX_ARTIFACT = 200 << 20  # files larger than this are listed (with their hash), not copied
 #: keys of list items that name them, so ``by_topic: [{"topic": "Mortgage", ...}]`` gives
 #: ``by_topic.Mortgage.expected_signups``
-LABEL_KEYS = ("name", "topic", "mode", "segment", "variable", "parameter", "model", "metric", "arm")
+LABEL_KEYS = (
+    "name", "topic", "mode", "segment", "variable", "parameter", "metric", "model", "arm", "method",
+)  # fmt: skip
 #: argument names that are not parameters of the result
 _SKIP_ARGS = {"func", "no_track", "no_progress", "json", "show_priors", "_bayes_command"}
 _SAMPLER_ARGS = ("backend", "draws", "tune", "chains", "target_accept")
@@ -130,7 +132,8 @@ def _key(name: str) -> str:
 
 def flatten_numbers(obj, prefix: str = "", out: dict | None = None) -> dict[str, float]:
     """Every finite number (and boolean, as 0/1) in a JSON-like object, by dotted path; list
-    items are named by their label (:data:`LABEL_KEYS`) or, in short lists, their index."""
+    items are named by their label (:data:`LABEL_KEYS`; all of an item's labels when the first
+    ones repeat) or, in short lists, their index."""
     out = {} if out is None else out
     if len(out) >= MAX_METRICS:
         return out
@@ -144,6 +147,8 @@ def flatten_numbers(obj, prefix: str = "", out: dict | None = None) -> dict[str,
             flatten_numbers(v, f"{prefix}.{k}" if prefix else str(k), out)
     elif isinstance(obj, (list, tuple)):
         labels = [_label(v) for v in obj]
+        if not (all(labels) and len(set(labels)) == len(labels)):
+            labels = [_label(v, every=True) for v in obj]  # e.g. metric.method
         if all(labels) and len(set(labels)) == len(labels):
             for lab, v in zip(labels, obj, strict=True):
                 flatten_numbers(v, f"{prefix}.{lab}" if prefix else lab, out)
@@ -153,12 +158,13 @@ def flatten_numbers(obj, prefix: str = "", out: dict | None = None) -> dict[str,
     return out
 
 
-def _label(item) -> str | None:
+def _label(item, every: bool = False) -> str | None:
+    """The item's first label (:data:`LABEL_KEYS`), or with ``every`` all of them joined by
+    dots (``revenue.cuped`` for a metric's estimates by several methods)."""
     if isinstance(item, dict):
-        for k in LABEL_KEYS:
-            v = item.get(k)
-            if isinstance(v, str) and v:
-                return v
+        found = [v for k in LABEL_KEYS if isinstance(v := item.get(k), str) and v]
+        if found:
+            return ".".join(found) if every else found[0]
     return None
 
 

@@ -6,7 +6,7 @@ Plotly charts, :mod:`bayes.app.data` for the demo data and uploads). The pages r
 demo's generated data by default (generated on first use at quick sizes and cached under
 ``BAYES_APP_DATA``, default ``~/.cache/bayes/app``) and on the user's files by upload.
 
-Adding a page (the experiments and uplift domains, when they land): write
+Adding a page: write
 ``bayes/app/<domain>.py`` as a Streamlit script calling that domain's library, add one
 :class:`Page` line to :data:`PAGES`, and one ``AppTest`` test in ``tests/test_app.py``.
 This package imports nothing heavy: Streamlit is imported by the pages only.
@@ -34,14 +34,15 @@ class Page:
     needs: str | None = None
 
 
-#: The pages in navigation order. Experiments (power calculator, A/B readout) and uplift
-#: (targeting simulator) are added here when those domains land (``needs`` keeps a page
-#: out of the navigation while its domain package is missing).
+#: The pages in navigation order (``needs`` keeps a page out of the navigation while its
+#: domain package is missing).
 PAGES: tuple[Page, ...] = (
     Page("home.py", "Overview", ":material/home:", "overview"),
     Page("video.py", "Video decision", ":material/smart_display:", "video", "bayes.video"),
     Page("signup.py", "Signup audiences", ":material/mail:", "signup", "bayes.signup"),
     Page("ltv.py", "Customer LTV", ":material/savings:", "ltv", "bayes.growth"),
+    Page("experiments.py", "Experiments", ":material/science:", "experiments", "bayes.experiments"),
+    Page("uplift.py", "Uplift targeting", ":material/ads_click:", "uplift", "bayes.uplift"),
 )
 
 

@@ -31,7 +31,9 @@ __all__ = [
     "data_root",
     "demo_growth",
     "demo_pilot",
+    "demo_experiment",
     "demo_signup",
+    "demo_uplift",
     "ltv_model",
     "save_upload",
     "signup_audience",
@@ -44,6 +46,9 @@ ENV = "BAYES_APP_DATA"
 QUICK = {"signup_recipients": 1500, "signup_topics": 4, "growth_users": 3000}
 #: the demo pilot: seed §11 Phase 0 at true (α, β) = (1.1, 1.05), as in ``bayes demo``
 DEMO_PILOT = {"alpha": 1.1, "beta": 1.05, "users_per_arm": 3000}
+#: quick sizes of the experiments and uplift pages' demo data (users before the uplift
+#: experiment keeps the customers: about 3,000 of 5,000)
+QUICK_DOMAINS = {"experiment_users": 30_000, "uplift_users": 5_000}
 #: default NUTS settings of the app's LTV fit (small: the app answers within seconds)
 LTV_FIT = {"draws": 500, "tune": 500, "chains": 2}
 
@@ -108,6 +113,37 @@ def demo_pilot(root: Path | None = None, seed: int = 0) -> Path:
         write_table(validate_pilot(df, source="demo pilot"), folder / "pilot.csv")
 
     return _cached("pilot", ("pilot.csv",), build, root, seed) / "pilot.csv"
+
+
+def demo_experiment(root: Path | None = None, seed: int = 0, srm: float = 0.0) -> Path:
+    """The demo's experiment (``bayes experiment generate`` at the demo's quick size; ``srm``
+    the share of the treatment's web users lost, a sample-ratio fault) as ``experiment.csv``."""
+    from bayes.experiments.data import ExperimentTruth, generate_experiment, write_experiment
+
+    def build(folder: Path) -> None:
+        truth = ExperimentTruth(srm=srm)
+        write_experiment(
+            generate_experiment(QUICK_DOMAINS["experiment_users"], seed=seed, truth=truth), folder
+        )
+
+    name = "experiment" if not srm else f"experiment-srm{srm:g}"
+    return _cached(name, ("experiment.csv", "truth.json"), build, root, seed) / "experiment.csv"
+
+
+def demo_uplift(root: Path | None = None, seed: int = 0) -> dict[str, Path]:
+    """The demo's promotion experiment (``bayes uplift generate`` at quick size): the paths
+    of ``experiment``, ``truth`` (csv), ``orders`` and ``meta`` (truth.json)."""
+    from bayes.uplift.data import generate_uplift_data, write_uplift_data
+
+    files = ("experiment.csv", "truth.csv", "orders.csv", "truth.json")
+
+    def build(folder: Path) -> None:
+        write_uplift_data(generate_uplift_data(QUICK_DOMAINS["uplift_users"], seed=seed), folder)
+
+    folder = _cached("uplift", files, build, root, seed)
+    return dict(
+        zip(("experiment", "truth", "orders", "meta"), (folder / f for f in files), strict=True)
+    )
 
 
 def save_upload(name: str, content: bytes, root: Path | None = None) -> Path:

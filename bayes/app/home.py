@@ -28,14 +28,15 @@ DESCRIPTIONS = {
     "audience, its expected signups with their interval, and a CSV download.",
     "ltv": "**Customer LTV** — look a customer up: P(alive), expected purchases and 6/12-month "
     "LTV with 90% intervals (BG/NBD + Gamma-Gamma); weekly cohort retention (seed 004).",
+    "experiments": "**Experiments** — plan a test (power, sample size, MDE for rates and means, "
+    "with CUPED) and read one out: the lift with its credible interval, the chance to win in "
+    "words, the expected loss, the sample-ratio guard and the decision (seed 004).",
+    "uplift": "**Uplift targeting** — who to send a promotion: Qini curve with its band, Qini "
+    "coefficient and AUUC with intervals, and net revenue against the fraction targeted under "
+    "your costs, with the best fraction and P(targeting beats not targeting) (seed 004).",
 }
 shown = {p.url for p in available_pages()}
 for page in PAGES:
     if page.url in DESCRIPTIONS:
         st.markdown(("- " if page.url in shown else "- (not installed) ") + DESCRIPTIONS[page.url])
-st.info(
-    "Experiments (power calculator, A/B readout) and uplift (targeting simulator) pages come "
-    "with those domains.",
-    icon=":material/construction:",
-)
 st.caption(f"App data and cached fits: `{data_root()}` (set BAYES_APP_DATA to move it).")
