@@ -336,21 +336,6 @@ class VideoPriors:
         With ``point`` every entry is a point mass at its centre: the table's value (the
         seed's fixed priors), or for an override its mean (its median for α and β)."""
         seg, sm = ("segment",), ("segment", "mode")
-        declared = {
-            "baseline": Prior.beta_from_mean(self.baselines, self.baseline_concentration, seg),
-            "p_adopt": Prior.beta_from_mean(
-                self.by_mode("p_adopt"), self.adoption_concentration, sm
-            ),
-            "sessions": Prior.gamma_from_mean(self.by_mode("mean_sessions"), self.sessions_cv, sm),
-            "minutes": Prior.gamma_from_mean(
-                self.central("mean_minutes_per_session"), self.minutes_cv, seg
-            ),
-            "delta": Prior(
-                "Normal", {"mu": self.by_mode("delta").tolist(), "sigma": self.uplift_sd}, sm
-            ),
-            "alpha": self.alpha,
-            "beta": self.beta,
-        }
         if self.point:
             centres = {
                 "baseline": self.baselines,
@@ -361,11 +346,27 @@ class VideoPriors:
                 "alpha": 1.0,
                 "beta": 1.0,
             }
-            for name, prior in self.overrides.items():
-                centres[name] = _centre(name, prior)
-            declared = {n: Prior.point(centres[n], DIMS[n]) for n in declared}
+            centres.update({n: _centre(n, p) for n, p in self.overrides.items()})
+            declared = {n: Prior.point(centres[n], DIMS[n]) for n in DIMS}
         else:
-            declared.update(self.overrides)
+            declared = {
+                "baseline": Prior.beta_from_mean(self.baselines, self.baseline_concentration, seg),
+                "p_adopt": Prior.beta_from_mean(
+                    self.by_mode("p_adopt"), self.adoption_concentration, sm
+                ),
+                "sessions": Prior.gamma_from_mean(
+                    self.by_mode("mean_sessions"), self.sessions_cv, sm
+                ),
+                "minutes": Prior.gamma_from_mean(
+                    self.central("mean_minutes_per_session"), self.minutes_cv, seg
+                ),
+                "delta": Prior(
+                    "Normal", {"mu": self.by_mode("delta").tolist(), "sigma": self.uplift_sd}, sm
+                ),
+                "alpha": self.alpha,
+                "beta": self.beta,
+                **self.overrides,
+            }
         return PriorSet(declared, domain="video", descriptions=DESCRIPTIONS, coords=COORDS)
 
     def summary(self, prob: float = 0.9) -> pd.DataFrame:

@@ -158,7 +158,9 @@ def _compiled_prior_sampler(spec_json: str):
     outputs = vectorize_graph([model[name] for name in PRIOR_NAMES], replace=batched)
     # FAST_COMPILE: the graph is a handful of vectorised RVs; C compilation costs seconds and
     # buys nothing here (one call draws every parameter at once).
-    fn = pm.pytensorf.compile([n], outputs, random_seed=0, mode="FAST_COMPILE")
+    fn = pm.pytensorf.compile(
+        [n], outputs, random_seed=0, mode="FAST_COMPILE", on_unused_input="ignore"
+    )
     rngs = [v for v in fn.get_shared() if isinstance(v.type, pt.random.type.RandomGeneratorType)]
     return fn, rngs
 
@@ -370,7 +372,7 @@ def simulate_users(
             "seed": int(seed),
             "population": population,
         },
-        priors=priors,
+        priors=priors.as_point(),  # the seed preset: point priors
     )
 
 
