@@ -212,10 +212,11 @@ def build_pilot_model(
         # which NUTS gets stuck (every step off it is a huge energy change, flagged divergent).
         # The potential makes α·p > 1 on a pilot arm impossible instead (no posterior mass
         # there anyway unless every user adopted); forward sampling keeps the cap.
-        raw, _ = standalone_multipliers(
-            model["p_adopt"], model["delta"], model["alpha"], model["beta"], cap=False
+        # α·p of each arm row: the one transform's multipliers [1, α] (taken on p = 1), by row
+        mult, _ = standalone_multipliers(
+            pt.ones((1, len(MODES))), pt.zeros((1, len(MODES))), model["alpha"], 1.0, cap=False
         )
-        raw = raw[layout.seg[ai], layout.mode[ai]]
+        raw = model["p_adopt"][layout.seg[ai], layout.mode[ai]] * mult[0, layout.mode[ai]]
         pm.Potential("adoption_cap", pt.switch(pt.any(raw > 1.0), -np.inf, 0.0))
         p_arm = pt.clip(raw, _EPS, 1 - _EPS)
         pm.Binomial(
