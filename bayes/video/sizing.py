@@ -96,7 +96,7 @@ def approx_posterior(
     ----------
     counts
         ``adopters`` and ``core`` of shape (pilot, segment, arm) and ``segments`` (indices),
-        as returned by :func:`bayes.video.pilot.simulate_pilot_counts`.
+        as returned by :func:`models.video.simulator.simulate_pilot_counts`.
     users
         Users per arm, broadcastable to (pilot, segment, arm).
 

@@ -99,7 +99,7 @@ class PilotLayout:
 
 
 def pilot_layout(pilot: pd.DataFrame) -> PilotLayout:
-    """Row structure of a validated pilot table (see :func:`bayes.video.pilot.validate_pilot`)."""
+    """Row structure of a validated pilot table (see :func:`bayes.video.data.validate_pilot`)."""
     seg_pos = {s: i for i, s in enumerate(SEGMENT_KEYS)}
     seg = pilot["segment"].map(seg_pos).to_numpy()
     arm = pilot["arm"].to_numpy()
