@@ -170,8 +170,9 @@ _PREVIOUS = {"summary.json": '{"alpha_hat": "previous run"}', "posterior.nc": "p
 @pytest.mark.slow
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_interrupt_during_update_keeps_the_previous_folder(pilot_csv, tmp_path, signame):
-    """Ctrl-C or SIGTERM while NUTS runs: exit non-zero, the previous output folder is
-    byte-identical and no staging or temporary file is left beside it."""
+    """Ctrl-C or SIGTERM while NUTS runs (chains one after another, the hard case: PyMC would
+    go on with the next chain): exit 130/143, the previous output folder is byte-identical and
+    no staging or temporary file is left beside it."""
     from bayes.outputs import OutputFolder
 
     target = tmp_path / "fit"
@@ -181,7 +182,7 @@ def test_interrupt_during_update_keeps_the_previous_folder(pilot_csv, tmp_path, 
     before = _tree(target)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BAYES_CORES": "1"}
     cmd = [sys.executable, "-m", "bayes.cli", "video", "update", "--experiment", str(pilot_csv)]
-    cmd += ["--out", str(target), "--draws", "1000000", "--tune", "50", "--chains", "2"]
+    cmd += ["--out", str(target), "--draws", "1000000", "--tune", "5", "--chains", "2"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     seen = []
     for line in proc.stderr:  # PyMC announces the sampler once the model is compiled

@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from models.base import BayesianModel
-from models.sampling import sample
+from models.sampling import SamplerConfig, default_cores, sample
 from models.summaries import stack_draws
 from models.video.likelihood import (
     OBSERVED,
@@ -77,6 +77,45 @@ def seed_streams(seed: int) -> dict[str, int]:
         "population": s_pop,
         "grid": s_grid,
     }
+
+
+class _StopLaterChains:
+    """A ``pm.sample`` callback for chains sampled one after another (one core).
+
+    PyMC swallows a ``KeyboardInterrupt`` per chain: a Ctrl-C or SIGTERM ends the current
+    chain and the next one starts, so :func:`models.sampling.sample` would refuse the partial
+    posterior only after every later chain had run to the end. A chain that ended early can
+    only have been interrupted, so the next chains stop at their first draw.
+    """
+
+    def __init__(self, per_chain: int):
+        self.per_chain = per_chain
+        self.last: dict[int, int] = {}
+
+    def __call__(self, trace, draw) -> None:
+        if any(c != draw.chain and i < self.per_chain - 1 for c, i in self.last.items()):
+            raise KeyboardInterrupt
+        self.last[draw.chain] = draw.draw_idx
+
+
+def _sample(model, cfg: SamplerConfig):
+    """:func:`models.sampling.sample`, stopping every chain on an interrupt (see above).
+
+    An interrupt during the tuning of the first chain leaves PyMC no draw to keep, and it
+    raises ``ValueError("Not enough samples ...")``: that too is reported as
+    :class:`~models.sampling.SamplingInterrupted` (without the signal's name)."""
+    from models.sampling import SamplingInterrupted
+
+    cores = cfg.cores or default_cores(cfg.chains)
+    kwargs = {}
+    if cfg.backend == "pymc" and cores == 1 and cfg.chains > 1:
+        kwargs["callback"] = _StopLaterChains(cfg.tune + cfg.draws)
+    try:
+        return sample(model, cfg, **kwargs)
+    except ValueError as exc:
+        if "Not enough samples" in str(exc):
+            raise SamplingInterrupted("sampling interrupted during tuning") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -186,7 +225,7 @@ class VideoPilotModel(BayesianModel):
         model = self.build_model(prepared)
         cfg = self.sampler_
         seeds = seed_streams(cfg.seed)
-        idata = sample(model, cfg.replace(seed=seeds["nuts"]))
+        idata = _sample(model, cfg.replace(seed=seeds["nuts"]))
         n_prior = cfg.draws * cfg.chains
         prior = prior_dataset(prior_draws(self.priors_, n_prior, seeds["prior"]))
         with warnings.catch_warnings():
@@ -267,7 +306,7 @@ class VideoPilotModel(BayesianModel):
         refit many pilots (parameter recovery, simulation-based calibration)."""
         prepared = self._prepare(pilot)
         model = self.build_model(prepared)
-        return sample(model, self.sampler_.replace(seed=int(seed)))
+        return _sample(model, self.sampler_.replace(seed=int(seed)))
 
     # ------------------------------------------------------------------ predict
     def predict(self, *, population: str = "high", seed: int | None = None) -> xr.Dataset:
