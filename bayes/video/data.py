@@ -63,8 +63,8 @@ PILOT_COLUMNS: tuple[Column, ...] = (
 def validate_pilot(df: pd.DataFrame, *, source: str = "<pilot>") -> pd.DataFrame:
     """Check a pilot table; return a clean copy in canonical row order.
 
-    Besides types and ranges (:data:`PILOT_COLUMNS`: users between 1 and the 24M active base,
-    finite minutes): the users of all rows sum to at most the active base, adopters ≤ users,
+    Besides types and ranges (:data:`PILOT_COLUMNS`: users between 1 and the 24M active base;
+    every number finite, :func:`bayes.io.validate_frame`): the users of all rows sum to at most the active base, adopters ≤ users,
     core_90d ≤ users, control adopters (and usage) = 0, no duplicate segment × arm rows,
     sessions only where there are adopters, minutes only with sessions. Errors are
     :class:`bayes.io.InputError` naming the file, column and rows (CSV line numbers, header =
@@ -76,10 +76,6 @@ def validate_pilot(df: pd.DataFrame, *, source: str = "<pilot>") -> pd.DataFrame
     def fail(message, column, mask):
         raise InputError(message, source=source, column=column, rows=row_numbers(mask, idx))
 
-    if "video_minutes_7d" in out:
-        bad = np.isinf(out["video_minutes_7d"].to_numpy(dtype=float))
-        if bad.any():
-            fail("minutes must be finite numbers (inf found)", "video_minutes_7d", bad)
     users = out["users"].to_numpy()
     if users.sum() > ACTIVE_BASE:
         fail(
