@@ -19,6 +19,7 @@ from models.sampling import SamplerConfig
 from models.video import VideoPilotModel, build_pilot_model, pilot_hash, set_pilot_data
 from priors.spec import PriorSet
 from priors.video import VideoPriors
+from tests.contract import assert_posterior_on_contract
 
 TRUE_ALPHA, TRUE_BETA = 1.2, 1.1
 
@@ -132,6 +133,8 @@ def test_save_load_predicts_identically_without_refitting(result, tmp_path):
     assert not hasattr(again, "_model_cache")  # nothing was rebuilt or resampled
     assert "LogNormal(mu=0, sigma=0.25)" in repr(again)
     assert again.summary(["alpha"])["lower_90"].item() < again.summary(["alpha"])["upper_90"].item()
+    # and the cross-domain check every domain's posterior passes
+    assert type(assert_posterior_on_contract(path)) is VideoPilotModel
 
 
 def test_predict_dims_and_decision_inputs(result):
