@@ -4,7 +4,7 @@ A domain's SBC loop draws a truth from its prior, simulates data, fits, and reco
 scalar quantity the rank of the truth among ``L`` (thinned) posterior draws
 (:func:`sbc_rank`) in a column ``<name>_rank`` beside a column ``L``. For a correct
 likelihood, posterior and sampler the ranks are uniform on ``0..L``;
-:func:`sbc_uniformity` tests that. Used by :mod:`bayes.video.update` and
+:func:`sbc_uniformity` tests that. Used by :mod:`bayes.video.calibration` and
 :mod:`bayes.signup.calibration`.
 """
 

@@ -14,7 +14,7 @@ __all__ = ["ltv_total", "photos_baseline", "signup_audience", "video_decision", 
 
 
 def video_decision(summary: dict, *, population: str = "high-engagement base") -> str:
-    """From :func:`bayes.video.decision.simulation_summary` (or ``decide``): "Keep video
+    """From :func:`bayes.video.decide.simulation_summary` (or ``decide``): "Keep video
     integrated: standalone − integrated −58k Core users [−150k, +41k], P(standalone better)
     0.19" — the recommendation is the choice with the smaller expected loss."""
     d = summary["difference"]
@@ -22,13 +22,13 @@ def video_decision(summary: dict, *, population: str = "high-engagement base") -
     verb = "Keep video integrated" if rec == "integrated" else "Ship a standalone video app"
     return (
         f"{verb}: standalone − integrated {compact(d['mean'], plus=True)} Core users "
-        f"{fmt_interval(d['p5'], d['p95'], plus=True)} on the {population}, "
+        f"{fmt_interval(d['lower_90'], d['upper_90'], plus=True)} on the {population}, "
         f"P(standalone better) {fmt_number(d['p_standalone_better'], 2)}."
     )
 
 
 def video_update(summary: dict) -> str:
-    """From :func:`bayes.video.update.update`'s summary: the posterior (α̂, β̂), P(standalone
+    """From :func:`bayes.video.decide.update`'s summary: the posterior (α̂, β̂), P(standalone
     better) and the §11 rule's verdict."""
     a, b = summary["alpha_hat"], summary["beta_hat"]
     rec = summary["recommendation"]
@@ -41,11 +41,14 @@ def video_update(summary: dict) -> str:
         if p_blue is not None
         else ""
     )
+
+    def hat(h: dict) -> str:
+        interval = fmt_interval(h["lower_90"], h["upper_90"], fmt=fmt_number, decimals=2)
+        return f"{fmt_number(h['median'], 2)} {interval}"
+
     return (
-        f"After the pilot, {verb}: α̂ {fmt_number(a['median'], 2)} "
-        f"{fmt_interval(*a['interval_90'], fmt=fmt_number, decimals=2)}, β̂ "
-        f"{fmt_number(b['median'], 2)} {fmt_interval(*b['interval_90'], fmt=fmt_number, decimals=2)}"
-        f", P(standalone better) {fmt_number(summary['p_standalone_better'], 2)}{tail}."
+        f"After the pilot, {verb}: α̂ {hat(a)}, β̂ {hat(b)}, "
+        f"P(standalone better) {fmt_number(summary['p_standalone_better'], 2)}{tail}."
     )
 
 

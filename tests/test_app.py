@@ -86,7 +86,7 @@ def _edit_all(column: str, value: float) -> dict:
 
 def test_video_page_follows_the_prior_table(app_data):
     from bayes.formatting import fmt_number
-    from bayes.video.decision import simulation_summary
+    from bayes.video.decide import simulation_summary
     from bayes.video.simulate import simulate
     from priors.video import VideoPriors
 

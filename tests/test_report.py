@@ -197,7 +197,7 @@ def test_page_without_plotly_carries_no_script(tmp_path):
 
 def test_headlines_say_number_and_uncertainty():
     video = {
-        "difference": {"mean": -57_300.0, "p5": -150_100.0, "p95": 41_000.0,
+        "difference": {"mean": -57_300.0, "lower_90": -150_100.0, "upper_90": 41_000.0,
                        "p_standalone_better": 0.19},
         "recommendation": "integrated",
     }  # fmt: skip
@@ -214,8 +214,8 @@ def test_headlines_say_number_and_uncertainty():
     eb = headlines.signup_audience({"members": 800, "expected_signups": 13.49}, method="eb")
     assert "13.5 signups" in eb and "no interval" in eb
     update = {
-        "alpha_hat": {"median": 1.071, "interval_90": [0.89, 1.31]},
-        "beta_hat": {"median": 0.88, "interval_90": [0.62, 1.22]},
+        "alpha_hat": {"median": 1.071, "lower_90": 0.89, "upper_90": 1.31},
+        "beta_hat": {"median": 0.88, "lower_90": 0.62, "upper_90": 1.22},
         "recommendation": "integrated",
         "p_standalone_better": 0.1,
         "rule_11": {"p_blue": 0.1, "threshold": 0.9},

@@ -100,9 +100,9 @@ def test_a_command_records_its_run_with_params_metrics_and_artifacts(tracked, ca
     out = tracked / "sims"
     out.mkdir()
     argv = ["video", "simulate", "--preset", "seed", "--draws", "200", "--seed", "3", "--json"]
-    assert main(argv + ["--save", str(out / "sim.nc")]) == 0
+    assert main(argv + ["--out", str(out / "sim")]) == 0
     printed = json.loads(capsys.readouterr().out)
-    store = out / "mlflow.db"  # beside the file the command wrote
+    store = out / "mlflow.db"  # beside the folder the command wrote
     assert store.is_file() and not (tracked / "mlflow.db").exists()
     client, runs = _runs("sqlite:///" + str(store))
     (run,) = runs
@@ -114,9 +114,13 @@ def test_a_command_records_its_run_with_params_metrics_and_artifacts(tracked, ca
     m = run.data.metrics
     assert m["difference.mean"] == pytest.approx(printed["difference"]["mean"])
     assert m["difference.p_standalone_better"] == printed["difference"]["p_standalone_better"]
-    assert m["integrated.p95"] == pytest.approx(printed["integrated"]["p95"])
-    assert _artifacts(client, run.info.run_id) == ["sim.nc", "stdout.txt"]
-    assert "data_hash.save" not in p  # an output, not an input
+    assert m["integrated.upper_90"] == pytest.approx(printed["integrated"]["upper_90"])
+    assert m["summary.integrated.upper_90"] == m["integrated.upper_90"]  # the folder's JSON
+    assert _artifacts(client, run.info.run_id) == [
+        "decision.csv", "delta_core.png", "draws.nc", "manifest.json", "priors.csv",
+        "stdout.txt", "summary.json", "usage.csv",
+    ]  # fmt: skip
+    assert "data_hash.out" not in p  # an output, not an input
     # the same through bayes runs list
     assert main(["runs", "list", "--store", str(out)]) == 0
     text = capsys.readouterr().out

@@ -7,7 +7,7 @@ The full-size SBC (100 replications) is ``python -m tests.benchmarks bench_updat
 import numpy as np
 import pytest
 
-from bayes.video.update import recovery_study, sbc_ranks, sbc_uniformity
+from bayes.video.calibration import recovery_study, sbc_ranks, sbc_uniformity
 
 
 @pytest.mark.slow

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from bayes.video.decision import decide
-from bayes.video.sensitivity import DEFAULT_GRID, plot_sensitivity, sensitivity_grid
-from bayes.video.simulate import closed_form_delta_core, point_params, simulate_users
+from bayes.video.decide import decide
+from bayes.video.plots import plot_sensitivity
+from bayes.video.sensitivity import DEFAULT_GRID, sensitivity_grid
+from models.video.simulator import closed_form_delta_core, point_params, simulate_users
 from priors.video import VideoPriors
 
 Z = 4.0
@@ -85,7 +86,8 @@ def test_plot_is_diverging_centred_at_zero(grid, tmp_path):
 
     from bayes.io import save_figure
 
-    fig, ax = plot_sensitivity(grid)
+    fig = plot_sensitivity(grid)
+    ax = fig.axes[0]
     mesh = ax.collections[0]
     assert isinstance(mesh.norm, TwoSlopeNorm) and mesh.norm.vcenter == 0
     assert mesh.get_cmap().name == "RdBu"  # red < 0 (integrated wins), blue > 0

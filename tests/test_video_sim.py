@@ -4,19 +4,20 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes.video.decision import decide, summarize, usage_summary
-from bayes.video.simulate import (
+from bayes.video.decide import decide, summarize, usage_summary
+from bayes.video.simulate import simulate
+from models.video.simulator import (
     N_SIM_SEED,
     PARAM_NAMES,
+    PRIOR_NAMES,
     closed_form_delta_core,
     coupled_poisson,
     cut_rank,
-    draw_prior_params,
     n_sim_for_sd,
     point_params,
     population_counts,
+    prior_draws,
     rect_events,
-    simulate,
     simulate_population,
     simulate_users,
 )
@@ -45,18 +46,19 @@ def test_seed_preset_reproduces_section_8(seed_run):
     assert abs(stand["mean"] - 248_000) / 248_000 < 0.05
     assert abs(diff["mean"] - (-58_000)) < 10_000
     assert diff["p_standalone_better"] < 0.01
-    assert abs(integ["p5"] - 224_000) / 224_000 < 0.15
-    assert abs(integ["p95"] - 391_000) / 391_000 < 0.15
-    assert abs(stand["p5"] - 168_000) / 168_000 < 0.15
-    assert abs(stand["p95"] - 336_000) / 336_000 < 0.15
+    # the seed's p5–p95 are our central 90% intervals (lower_90, upper_90)
+    assert abs(integ["lower_90"] - 224_000) / 224_000 < 0.15
+    assert abs(integ["upper_90"] - 391_000) / 391_000 < 0.15
+    assert abs(stand["lower_90"] - 168_000) / 168_000 < 0.15
+    assert abs(stand["upper_90"] - 336_000) / 336_000 < 0.15
     assert res["recommendation"] == "integrated"
     assert res["expected_loss"]["integrated"] < res["expected_loss"]["standalone"]
 
 
 #: Seed §8 oracle values (quoted, not derived): means to the nearest 1k, "roughly" p5–p95.
 SEED_8 = {
-    "integrated": {"mean": 306_000, "p5": 224_000, "p95": 391_000},
-    "standalone": {"mean": 248_000, "p5": 168_000, "p95": 336_000},
+    "integrated": {"mean": 306_000, "lower_90": 224_000, "upper_90": 391_000},
+    "standalone": {"mean": 248_000, "lower_90": 168_000, "upper_90": 336_000},
     "difference": {"mean": -58_000},
 }
 SEED_ROUNDING = 1_000  # the seed states its means to the nearest thousand
@@ -84,7 +86,7 @@ def test_section_8_within_monte_carlo_error(seed_run):
     for m, mode in enumerate(("integrated", "standalone")):
         assert abs(closed[m] - SEED_8[mode]["mean"]) < SEED_ROUNDING
         sd = np.sqrt(n_sim_for_sd(p, 1.0, mode) / N_SIM_SEED)  # theory sd at N_SIM_SEED
-        for name, q in (("p5", 0.05), ("p95", 0.95)):
+        for name, q in (("lower_90", 0.05), ("upper_90", 0.95)):
             z_q = stats.norm.ppf(q)
             model_q = closed[m] + z_q * sd
             assert abs(model_q / SEED_8[mode][name] - 1) < SEED_ROUGHLY, (mode, name)
@@ -139,7 +141,7 @@ def test_seed_usage_matches_expectation(seed_run):
         assert np.all(np.abs(x.mean(0) - expected) < Z * se), name
     u = usage_summary(seed_run)
     assert set(u) == {"integrated", "standalone"}
-    assert u["integrated"]["sessions"]["p5"] < u["integrated"]["sessions"]["mean"]
+    assert u["integrated"]["sessions"]["lower_90"] < u["integrated"]["sessions"]["mean"]
     assert u["integrated"]["sessions"]["mean"] > u["standalone"]["sessions"]["mean"]
 
 
@@ -164,7 +166,7 @@ def test_equal_priors_give_identical_draws():
     ds = simulate_users(p, 20, seed=5, n_sim=3000)
     for v in ("delta_core", "adopters", "sessions", "minutes"):
         np.testing.assert_array_equal(ds[v].sel(mode="integrated"), ds[v].sel(mode="standalone"))
-    params = draw_prior_params(VideoPriors(), 50, seed=1)
+    params = prior_draws(VideoPriors(), 50, seed=1)
     for k in ("adoption", "uplift", "sessions"):
         params[k][..., 1] = params[k][..., 0]
     pop = simulate_population(params, VideoPriors(), seed=2, population="all")
@@ -230,10 +232,10 @@ def test_clipping_at_099_enters_the_closed_form():
 # ----------------------------------------------------------------- bayes preset
 def test_prior_draws_have_shapes_and_centres():
     p = VideoPriors()
-    a = draw_prior_params(p, 4000, seed=1)
-    b = draw_prior_params(p, 4000, seed=1)
-    c = draw_prior_params(p, 4000, seed=2)
-    assert tuple(a) == PARAM_NAMES
+    a = prior_draws(p, 4000, seed=1)
+    b = prior_draws(p, 4000, seed=1)
+    c = prior_draws(p, 4000, seed=2)
+    assert tuple(a) == PRIOR_NAMES and set(PARAM_NAMES) <= set(a)
     shapes = {k: v.shape for k, v in a.items()}
     assert shapes == {
         "baseline": (4000, 4),
@@ -241,8 +243,17 @@ def test_prior_draws_have_shapes_and_centres():
         "uplift": (4000, 4, 2),
         "sessions": (4000, 4, 2),
         "minutes": (4000, 4),
+        "p_adopt": (4000, 4, 2),
+        "delta": (4000, 4, 2),
+        "alpha": (4000,),
+        "beta": (4000,),
     }
-    for k in PARAM_NAMES:
+    # the Deterministics are the one α/β transform of the raw draws
+    np.testing.assert_allclose(
+        a["adoption"][:, :, 1], np.minimum(a["p_adopt"][:, :, 1] * a["alpha"][:, None], 1)
+    )
+    np.testing.assert_allclose(a["uplift"][:, :, 1], a["delta"][:, :, 1] * a["beta"][:, None])
+    for k in PRIOR_NAMES:
         np.testing.assert_array_equal(a[k], b[k])
     assert not np.array_equal(a["uplift"], c["uplift"])
     # the integrated column has no multiplier: its mean is the declared centre
@@ -258,13 +269,13 @@ def test_prior_draws_have_shapes_and_centres():
     x = a["uplift"][:, :, 1]
     expected = p.by_mode("delta")[:, 1] * np.exp(0.25**2 / 2)
     assert np.all(np.abs(x.mean(0) - expected) < Z * x.std(0, ddof=1) / np.sqrt(len(x)))
-    pt = draw_prior_params(p.as_point(), 3, seed=0)
+    pt = prior_draws(p.as_point(), 3, seed=0)
     np.testing.assert_allclose(pt["uplift"][2], p.by_mode("delta"))
 
 
 def test_population_simulation_matches_closed_form_per_draw():
     p = VideoPriors()
-    params = draw_prior_params(p, 400, seed=3)
+    params = prior_draws(p, 400, seed=3)
     for population in ("high", "all"):
         ds = simulate_population(params, p, seed=4, population=population)
         closed = closed_form_delta_core(params, p, population=population)
@@ -349,7 +360,13 @@ def test_decide_worked_example():
     assert r["expected_loss"]["standalone"] == pytest.approx(70 / 4)
     assert r["recommendation"] == "integrated"
     assert r["integrated"]["mean"] == pytest.approx(100.0)
-    assert summarize([1, 2, 3])["p50"] == 2.0
+    assert summarize([1, 2, 3]) == {
+        "mean": 2.0,
+        "sd": 1.0,
+        "median": 2.0,
+        "lower_90": 1.1,
+        "upper_90": pytest.approx(2.9),
+    }
     with pytest.raises(ValueError, match="dims"):
         decide(dc.rename(draw="sample"))
 

@@ -5,14 +5,8 @@ import pandas as pd
 import pytest
 
 from bayes.io import InputError
-from bayes.video.pilot import (
-    central_params,
-    generate_pilot,
-    prior_param_draws,
-    read_pilot,
-    simulate_pilot_counts,
-    validate_pilot,
-)
+from bayes.video.data import generate_pilot, read_pilot, validate_pilot
+from models.video.simulator import point_params, prior_draws, simulate_pilot_counts
 from priors.video import VideoPriors
 
 
@@ -42,7 +36,7 @@ def test_generator_matches_section_7_means():
     df = generate_pilot(alpha, beta, users_per_arm=n, seed=11, segments=None).set_index(
         ["segment", "arm"]
     )
-    par = central_params(pr, alpha=alpha, beta=beta)
+    par = {k: v[0] for k, v in point_params(pr, alpha=alpha, beta=beta).items()}
     for c, seg in enumerate(pr.table.index):
         b = par["baseline"][c]
         ctrl = df.loc[(seg, "control")]
@@ -63,7 +57,7 @@ def test_generator_matches_section_7_means():
 
 
 def test_counts_vectorised_over_draws():
-    params = prior_param_draws(VideoPriors(), 500, seed=1)
+    params = prior_draws(VideoPriors(), 500, seed=1)
     out = simulate_pilot_counts(params, 1000, np.random.default_rng(0), ["prime_mid"])
     assert out["adopters"].shape == (500, 1, 3)
     assert (out["adopters"][:, :, 0] == 0).all()

@@ -104,7 +104,7 @@ def demo_growth(root: Path | None = None, seed: int = 0) -> dict[str, Path]:
 def demo_pilot(root: Path | None = None, seed: int = 0) -> Path:
     """The demo's pilot table (seed §11 Phase 0 at :data:`DEMO_PILOT`)."""
     from bayes.io import write_table
-    from bayes.video.pilot import generate_pilot, validate_pilot
+    from bayes.video.data import generate_pilot, validate_pilot
 
     def build(folder: Path) -> None:
         df = generate_pilot(

@@ -20,6 +20,11 @@ st.caption(
 )
 
 
+def interval_90(summary: dict, **kw) -> str:
+    """The central 90% interval (``lower_90``/``upper_90``) of a summary, for people."""
+    return fmt_interval(summary["lower_90"], summary["upper_90"], **kw)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def sensitivity(priors_json: str, draws: int, seed: int):
     from bayes.video.sensitivity import sensitivity_grid
@@ -30,7 +35,7 @@ def sensitivity(priors_json: str, draws: int, seed: int):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def decision(priors_json: str, draws: int, seed: int):
-    from bayes.video.decision import simulation_summary
+    from bayes.video.decide import simulation_summary
     from bayes.video.simulate import simulate
     from priors.video import VideoPriors
 
@@ -41,18 +46,16 @@ def decision(priors_json: str, draws: int, seed: int):
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def pilot_update(pilot_path: str, digest: str, priors_json: str, draws: int, seed: int):
-    from bayes.video.pilot import read_pilot
-    from bayes.video.update import update
+    from bayes.video.data import read_pilot
+    from bayes.video.decide import update
+    from models.sampling import SamplerConfig
     from priors.video import VideoPriors
 
     priors = VideoPriors.from_dict(json.loads(priors_json))
     return update(
         read_pilot(pilot_path),
         priors,
-        draws=draws,
-        tune=draws,
-        chains=2,
-        seed=seed,
+        sampler=SamplerConfig(draws=draws, tune=draws, chains=2, seed=seed),
         grid_draws=400,
         source=pilot_path,
     )
@@ -108,17 +111,17 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric(
     "ΔCore integrated",
     compact(summary["integrated"]["mean"]),
-    help="mean; 90%: " + fmt_interval(summary["integrated"]["p5"], summary["integrated"]["p95"]),
+    help="mean; 90%: " + interval_90(summary["integrated"]),
 )
 c2.metric(
     "ΔCore standalone",
     compact(summary["standalone"]["mean"]),
-    help="mean; 90%: " + fmt_interval(summary["standalone"]["p5"], summary["standalone"]["p95"]),
+    help="mean; 90%: " + interval_90(summary["standalone"]),
 )
 c3.metric(
     "standalone − integrated",
     compact(d["mean"], plus=True),
-    help="mean; 90%: " + fmt_interval(d["p5"], d["p95"], plus=True),
+    help="mean; 90%: " + interval_90(d, plus=True),
 )
 c4.metric("P(standalone better)", fmt_number(d["p_standalone_better"], 2))
 st.caption(
@@ -168,7 +171,7 @@ else:
 result = None
 if pilot_path is not None:
     from bayes.tracking import sha256_file
-    from bayes.video.pilot import read_pilot
+    from bayes.video.data import read_pilot
 
     try:
         pilot = read_pilot(pilot_path)
@@ -196,8 +199,16 @@ if result is not None:
     st.markdown(f"**{headlines.video_update(s)}**")
     a, b = s["alpha_hat"], s["beta_hat"]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("α̂ (median)", fmt_number(a["median"], 2), help="90%: " + str(a["interval_90"]))
-    c2.metric("β̂ (median)", fmt_number(b["median"], 2), help="90%: " + str(b["interval_90"]))
+    c1.metric(
+        "α̂ (median)",
+        fmt_number(a["median"], 2),
+        help="90%: " + interval_90(a, fmt=fmt_number, decimals=2),
+    )
+    c2.metric(
+        "β̂ (median)",
+        fmt_number(b["median"], 2),
+        help="90%: " + interval_90(b, fmt=fmt_number, decimals=2),
+    )
     c3.metric("P(standalone better)", fmt_number(s["p_standalone_better"], 2))
     c4.metric("Recommendation", s["recommendation"])
     st.markdown(s["rule_11"]["text"])

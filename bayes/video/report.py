@@ -1,4 +1,5 @@
-"""Demo section for the video strategy (seed 000 Part C, §5–§10).
+"""Reports of the video domain: the demo section for the video strategy (seed 000 Part C,
+§5–§10) and the files of an update (:func:`write_update`, ``bayes video update --out DIR``).
 
 Reports, in order: the priors used; the seed preset (§8 reproduced: table, overlaid ΔCore
 histograms and the difference); the Bayesian preset (parameter uncertainty from the PyMC prior,
@@ -18,6 +19,65 @@ import pandas as pd
 from bayes import headlines
 from bayes.report import Section
 
+#: files of an update folder (``bayes video update --out DIR``), name -> what it holds
+UPDATE_FILES: dict[str, str] = {
+    "posterior.nc": "the fitted VideoPilotModel (ArviZ NetCDF; bayes.load reopens it)",
+    "summary.json": "α̂, β̂, the decision, the §11 rule, diagnostics, pilot and sampler",
+    "priors.csv": "the prior review table in use",
+    "alpha_beta.csv": "α̂ and β̂ with 50% and 90% intervals beside the prior's",
+    "decision.csv": "ΔCore per mode and their difference under the posterior",
+    "ppc.csv": "posterior predictive check per pilot count",
+    "prior_posterior_alpha_beta.png": "prior vs posterior of α and β",
+    "ppc.png": "posterior predictive check",
+    "heatmap_posterior.png": "(α̂, β̂) on the sensitivity heatmap",
+    "decision.png": "ΔCore under the posterior",
+}
+
+
+def write_update(result, folder) -> dict:
+    """Write the files of :data:`UPDATE_FILES` for an :class:`bayes.video.decide.UpdateResult`
+    into ``folder`` (the staging folder of a :class:`bayes.outputs.OutputFolder`). File names in
+    ``summary.json`` are relative to the folder, so the same inputs and seed give the same
+    bytes wherever it is written."""
+    from pathlib import Path
+
+    from bayes.io import save_figure, write_json, write_table
+    from bayes.video.decide import alpha_beta_table, decision_table, ppc_table
+    from bayes.video.plots import (
+        plot_decision,
+        plot_heatmap_posterior,
+        plot_ppc,
+        plot_prior_posterior,
+    )
+
+    out = Path(folder)
+    idata = result.idata
+    ppc = ppc_table(idata)
+    files = {
+        "posterior.nc": result.model.save(out / "posterior.nc"),
+        "priors.csv": write_table(result.priors.summary(), out / "priors.csv"),
+        "alpha_beta.csv": write_table(alpha_beta_table(result.summary), out / "alpha_beta.csv"),
+        "decision.csv": write_table(decision_table(result.decision), out / "decision.csv"),
+        "ppc.csv": write_table(ppc, out / "ppc.csv"),
+        "prior_posterior_alpha_beta.png": save_figure(
+            plot_prior_posterior(idata), out / "prior_posterior_alpha_beta.png"
+        ),
+        "ppc.png": save_figure(plot_ppc(idata, ppc), out / "ppc.png"),
+        "heatmap_posterior.png": save_figure(
+            plot_heatmap_posterior(result.grid, *result.multiplier_draws),
+            out / "heatmap_posterior.png",
+        ),
+        "decision.png": save_figure(
+            plot_decision(result.prediction, title="Decision under the posterior"),
+            out / "decision.png",
+        ),
+    }
+    result.summary["files"] = {name: UPDATE_FILES[name] for name in [*files, "summary.json"]}
+    files["summary.json"] = write_json(result.summary, out / "summary.json")
+    result.files = files
+    return files
+
+
 #: Monte Carlo sizes (runs) per mode: (quick, full)
 SEED_DRAWS = (200, 2000)
 BAYES_DRAWS = (1000, 10_000)
@@ -27,7 +87,7 @@ GRID_DRAWS = (200, 2000)
 def segment_comparison(priors, measured: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Declared vs measured segment shares and baselines (one row per segment), and the
     closed-form mean ΔCore of each mode under either (point priors, seed §7.2)."""
-    from bayes.video.simulate import closed_form_delta_core, point_params
+    from models.video.simulator import closed_form_delta_core, point_params
     from priors.video import MODES
 
     other = priors.with_segments(measured)
@@ -53,13 +113,9 @@ def segment_comparison(priors, measured: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 def demo_section(ctx) -> Section:
     from bayes.io import save_figure, write_json, write_table
-    from bayes.video.decision import (
-        decision_table,
-        plot_decision,
-        simulation_summary,
-        usage_table,
-    )
-    from bayes.video.sensitivity import plot_sensitivity, sensitivity_grid
+    from bayes.video.decide import decision_table, simulation_summary, usage_table
+    from bayes.video.plots import plot_decision, plot_sensitivity
+    from bayes.video.sensitivity import sensitivity_grid
     from bayes.video.simulate import simulate
     from priors.video import VideoPriors
 
@@ -75,7 +131,7 @@ def demo_section(ctx) -> Section:
     )
     sec.table(
         priors.summary(),
-        "Priors (Bayesian preset; the seed preset uses the means as fixed values)",
+        "Priors (Bayesian preset; the seed preset uses the table's values as fixed values)",
         csv_path=ctx.tables / "video_priors_summary.csv",
         report_dir=rd,
     )
@@ -93,11 +149,12 @@ def demo_section(ctx) -> Section:
     sec.table(
         decision_table(seed_sum, 1e3),
         "Seed preset: ΔCore in thousands (seed §8: integrated ≈ 306k [224k, 391k], "
-        "standalone ≈ 248k [168k, 336k], difference ≈ −58k, P(standalone wins) ≈ 0)",
+        "standalone ≈ 248k [168k, 336k], difference ≈ −58k, P(standalone wins) ≈ 0; "
+        "lower_90/upper_90 = the seed's p5/p95)",
         csv_path=ctx.tables / "video_seed_preset.csv",
         report_dir=rd,
     )
-    fig, _ = plot_decision(seed_ds, title="Seed preset (fixed priors, per-user Monte Carlo)")
+    fig = plot_decision(seed_ds, title="Seed preset (fixed priors, per-user Monte Carlo)")
     sec.figure(
         save_figure(fig, ctx.figures / "video_seed_delta_core.png"),
         "ΔCore by mode (overlaid) and the difference standalone − integrated, seed preset",
@@ -124,7 +181,7 @@ def demo_section(ctx) -> Section:
         csv_path=ctx.tables / "video_bayes_preset.csv",
         report_dir=rd,
     )
-    fig, _ = plot_decision(bayes_ds, title="Bayesian preset (prior draws, exact population)")
+    fig = plot_decision(bayes_ds, title="Bayesian preset (prior draws, exact population)")
     sec.figure(
         save_figure(fig, ctx.figures / "video_bayes_delta_core.png"),
         "ΔCore by mode and the difference under parameter uncertainty",
@@ -141,7 +198,7 @@ def demo_section(ctx) -> Section:
     # --- sensitivity (§9)
     grid = sensitivity_grid(priors, draws=GRID_DRAWS[q], seed=ctx.seed, preset="seed")
     write_table(grid.to_dataframe().reset_index(), ctx.tables / "video_sensitivity.csv")
-    fig, _ = plot_sensitivity(grid)
+    fig = plot_sensitivity(grid)
     sec.figure(
         save_figure(fig, ctx.figures / "video_sensitivity.png"),
         "D(α, β) = mean ΔCore_stand(α, β) − mean ΔCore_int over standalone adoption (α) and "

@@ -11,6 +11,7 @@ unit square cut at every adoption probability ``α_j p_{c,stand}`` and ``p_{c,in
 every Core probability ``b_c``, ``b_c + β_k δ_{c,stand}``, ``b_c + δ_{c,int}`` (U2) (see
 :func:`bayes.video.simulate.rect_counts`), and each cell's ΔCore is a lookup. The surface is
 therefore smooth, and the whole 17 × 17 grid costs little more than one simulation.
+The plot is :func:`bayes.video.plots.plot_sensitivity`.
 """
 
 from __future__ import annotations
@@ -19,18 +20,17 @@ import numpy as np
 import xarray as xr
 
 from models.video import CORE_CAP
-from priors.video import MODES, VideoPriors
-
-from .simulate import (
+from models.video.simulator import (
     N_SIM_SEED,
-    draw_prior_params,
     point_params,
     population_counts,
+    prior_draws,
     rect_counts,
     rect_events,
 )
+from priors.video import MODES, VideoPriors, standalone_multipliers
 
-__all__ = ["DEFAULT_GRID", "plot_sensitivity", "sensitivity_grid"]
+__all__ = ["DEFAULT_GRID", "sensitivity_grid"]
 
 #: The seed's grid: [0.8, 1.6] at step 0.05 on both axes (17 × 17).
 DEFAULT_GRID = np.round(np.arange(0.8, 1.6 + 1e-9, 0.05), 10)
@@ -86,8 +86,8 @@ def sensitivity_grid(
         params = point_params(priors.as_point(), 1)
         users = int(n_sim)
     elif preset == "bayes":
-        fixed = priors.replace(alpha=Prior.point(1.0), beta=Prior.point(1.0))
-        params = draw_prior_params(fixed, draws, int(s_params.generate_state(1)[0]))
+        fixed = priors.with_overrides({"alpha": Prior.point(1.0), "beta": Prior.point(1.0)})
+        params = prior_draws(fixed, draws, int(s_params.generate_state(1)[0]))
         users = n_pop
     else:
         raise ValueError(f"preset must be 'seed' or 'bayes', got {preset!r}")
@@ -114,9 +114,12 @@ def sensitivity_grid(
             n = np.broadcast_to(counts, b.shape)
         base = np.clip(b, 0.0, CORE_CAP)
         p_int = p[..., i_int, None]
-        p_st = np.clip(p[..., i_st, None] * alphas, 0.0, 1.0)  # (r, seg, na)
+        # standalone adoption × α_j and uplift × β_k (the one transform, over the grid)
+        adopt, _ = standalone_multipliers(p[:, None], d[:, None], alphas[None, :], 1.0)
+        _, up = standalone_multipliers(p[:, None], d[:, None], 1.0, betas[None, :])
+        p_st = np.moveaxis(adopt[..., i_st], 1, -1)  # (r, seg, na)
         thr_int = np.clip(b[..., None] + d[..., i_int, None], 0.0, CORE_CAP)
-        thr_st = np.clip(b[..., None] + d[..., i_st, None] * betas, 0.0, CORE_CAP)
+        thr_st = np.clip(b[..., None] + np.moveaxis(up[..., i_st], 1, -1), 0.0, CORE_CAP)
         x_cuts = np.concatenate([p_int, p_st], axis=-1)
         y_cuts = np.concatenate([base[..., None], thr_int, thr_st], axis=-1)
         # scenario 0 = integrated; then (alpha_j, beta_k) in C order
@@ -150,41 +153,3 @@ def sensitivity_grid(
     if preset == "seed":
         grid.attrs["n_sim"] = users
     return grid
-
-
-def plot_sensitivity(D: xr.DataArray, ax=None):
-    """Heatmap of D(α, β) with a diverging map centred at 0 (red < 0: integrated better;
-    blue > 0: standalone better), the D = 0 contour and the base point (1, 1).
-
-    x axis α (standalone adoption multiplier), y axis β (standalone uplift multiplier).
-    Returns ``(fig, ax)``; callers may overlay points (e.g. a posterior (α̂, β̂)).
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import TwoSlopeNorm
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    else:
-        fig = ax.figure
-    a = D["alpha"].to_numpy()
-    b = D["beta"].to_numpy()
-    z = D.transpose("beta", "alpha").to_numpy() / 1e3
-    lim = max(float(np.nanmax(np.abs(z))), 1e-9)
-    norm = TwoSlopeNorm(
-        vcenter=0.0,
-        vmin=min(float(np.nanmin(z)), -lim * 1e-3),
-        vmax=max(float(np.nanmax(z)), lim * 1e-3),
-    )
-    mesh = ax.pcolormesh(a, b, z, cmap="RdBu", norm=norm, shading="nearest")
-    cbar = fig.colorbar(mesh, ax=ax)
-    cbar.set_label("D(α, β) = ΔCore_stand − ΔCore_int  (thousand Core users)")
-    if np.nanmin(z) < 0 < np.nanmax(z):
-        cs = ax.contour(a, b, z, levels=[0.0], colors="k", linewidths=1.5)
-        ax.clabel(cs, fmt={0.0: "D = 0"}, fontsize=8)
-    if a.min() <= 1 <= a.max() and b.min() <= 1 <= b.max():
-        ax.plot([1.0], [1.0], marker="x", color="k", ms=8, label="base priors (1, 1)")
-        ax.legend(loc="lower left", fontsize=8)
-    ax.set_xlabel("α: multiplier on standalone adoption")
-    ax.set_ylabel("β: multiplier on standalone uplift")
-    ax.set_title("D(α, β): red = integrated wins, blue = standalone wins")
-    return fig, ax

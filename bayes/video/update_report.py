@@ -19,18 +19,12 @@ FULL = (5000, 1000, 1000, 4, 400)
 
 
 def demo_section(ctx) -> Section:
-    from bayes.io import save_figure, write_json, write_netcdf, write_table
-    from bayes.video.pilot import generate_pilot, validate_pilot
-    from bayes.video.update import (
-        alpha_beta_table,
-        decision_table,
-        pilot_sizing,
-        plot_heatmap_posterior,
-        plot_ppc,
-        plot_prior_posterior,
-        ppc_table,
-        update,
-    )
+    from bayes.io import save_figure, write_json, write_table
+    from bayes.video.data import generate_pilot, validate_pilot
+    from bayes.video.decide import alpha_beta_table, decision_table, ppc_table, update
+    from bayes.video.plots import plot_heatmap_posterior, plot_ppc, plot_prior_posterior
+    from bayes.video.sizing import pilot_sizing
+    from models.sampling import SamplerConfig
     from priors.video import VideoPriors
 
     users, draws, tune, chains, sims = QUICK if ctx.quick else FULL
@@ -50,27 +44,22 @@ def demo_section(ctx) -> Section:
         "everything else at the prior's central values (bayes video pilot)."
     )
     sec.table(pilot, "Pilot counts", csv_path=ctx.tables / "video_pilot.csv", report_dir=ctx.outdir)
+    # the report folder is staged and renamed at the end: record the pilot's path inside it
+    rel = str(pilot_path.relative_to(ctx.outdir))
     res = update(
         pilot,
         priors,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=ctx.seed,
+        sampler=SamplerConfig(draws=draws, tune=tune, chains=chains, seed=ctx.seed),
         grid_draws=400 if ctx.quick else 2000,
-        source=pilot_path,
+        source=rel,
     )
-    nc = ctx.posteriors / "video_update.nc"
-    # the report folder is staged and renamed at the end: record the pilot's path inside it
-    rel = str(pilot_path.relative_to(ctx.outdir))
-    res.idata.attrs["data_source"] = res.summary["pilot"]["source"] = rel
-    write_netcdf(res.idata, nc)
+    nc = res.model.save(ctx.posteriors / "video_update.nc")
     s = res.summary
     write_json(s, ctx.tables / "video_update_summary.json")
     sec.table(
         alpha_beta_table(s),
-        "α̂ and β̂: posterior median, mean, 50% (q25–q75) and 90% (q5–q95) intervals, "
-        "with the prior's 90% interval",
+        "α̂ and β̂: posterior median, mean, central 50% (lower_50–upper_50) and 90% "
+        "(lower_90–upper_90) intervals, with the prior's 90% interval",
         csv_path=ctx.tables / "video_alpha_beta.csv",
         report_dir=ctx.outdir,
     )
@@ -86,7 +75,7 @@ def demo_section(ctx) -> Section:
         report_dir=ctx.outdir,
     )
     f3 = save_figure(
-        plot_heatmap_posterior(res.grid, *res.multiplier_draws)[0],
+        plot_heatmap_posterior(res.grid, *res.multiplier_draws),
         ctx.figures / "video_heatmap_posterior.png",
     )
     sec.figure(f3, "(α̂, β̂) with 50% and 90% regions on the heatmap", report_dir=ctx.outdir)

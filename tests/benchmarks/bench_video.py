@@ -51,22 +51,22 @@ def naive_per_user(priors, params, rng, n_users: int) -> np.ndarray:
 
 
 def main() -> dict:
-    from bayes.video.decision import decide
+    from bayes.video.decide import decide
     from bayes.video.sensitivity import sensitivity_grid
-    from bayes.video.simulate import draw_prior_params, simulate_population, simulate_users
+    from models.video.simulator import prior_draws, simulate_population, simulate_users
     from priors.video import VideoPriors
 
     priors = VideoPriors()
     S = 10_000
     t0 = time.perf_counter()
-    draw_prior_params(priors, 10, seed=0)  # compile once (cached per declaration)
+    prior_draws(priors, 10, seed=0)  # compile once (cached per declaration)
     t_compile = time.perf_counter() - t0
-    t_params = _best(lambda: draw_prior_params(priors, S, seed=1))
-    params = draw_prior_params(priors, S, seed=1)
+    t_params = _best(lambda: prior_draws(priors, S, seed=1))
+    params = prior_draws(priors, S, seed=1)
     t_pop = _best(lambda: simulate_population(params, priors, seed=2, population="all"))
     t_bayes = _best(
         lambda: simulate_population(
-            draw_prior_params(priors, S, seed=1), priors, seed=2, population="all"
+            prior_draws(priors, S, seed=1), priors, seed=2, population="all"
         )
     )
     res = decide(simulate_population(params, priors, seed=2, population="all")["delta_core"])
@@ -91,7 +91,7 @@ def main() -> dict:
         f"({t_users / (500 * 21_500) * 1e9:.0f} ns per user-run, both modes)"
     )
 
-    point = draw_prior_params(priors.as_point(), 1, seed=0)
+    point = prior_draws(priors.as_point(), 1, seed=0)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     for _ in range(NAIVE_DRAWS):

@@ -1,8 +1,8 @@
-"""Updating the video priors after a pilot (seed 000 §9–§11).
+"""The likelihood of a video pilot (seed 000 §9–§11).
 
 The prior is the single declaration :func:`priors.video.build_video_model`; this module adds
-the likelihood of a pilot table (one row per segment × arm, see :mod:`bayes.video.pilot`) and
-samples the posterior with NUTS.
+the likelihood of a pilot table (one row per segment × arm, see :mod:`bayes.video.data`).
+:class:`models.video.VideoPilotModel` samples it with NUTS.
 
 Likelihood, per pilot row of segment *c* (intention-to-treat, seed §7.1)
 -----------------------------------------------------------------------
@@ -37,21 +37,23 @@ layout with :func:`set_pilot_data` (simulation-based calibration, recovery studi
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from priors.segments import SEGMENT_KEYS
-from priors.video import MODES, VideoPriors, build_video_model
+from priors.spec import PriorSet
+from priors.video import MODES, VideoPriors, build_video_model, standalone_multipliers
 
 __all__ = [
     "ARMS",
+    "CORE_CAP",
+    "OBSERVED",
     "PilotLayout",
     "build_pilot_model",
-    "fit",
     "pilot_layout",
+    "row_log_likelihood",
     "set_pilot_data",
 ]
 
@@ -61,6 +63,13 @@ ARMS: tuple[str, ...] = ("control", *MODES)
 #: Core_90d probability of an adopter is clipped into [0, CORE_CAP] (seed §7.1)
 CORE_CAP = 0.99
 _EPS = 1e-9
+#: observed variables and the row dim each lives on
+OBSERVED: dict[str, str] = {
+    "core": "pilot_row",
+    "adopters": "arm_row",
+    "sessions_7d": "usage_row",
+    "minutes_7d": "usage_row",
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ class PilotLayout:
 
 
 def pilot_layout(pilot: pd.DataFrame) -> PilotLayout:
-    """Row structure of a validated pilot table (see :func:`bayes.video.pilot.validate_pilot`)."""
+    """Row structure of a validated pilot table (see :func:`bayes.video.data.validate_pilot`)."""
     seg_pos = {s: i for i, s in enumerate(SEGMENT_KEYS)}
     seg = pilot["segment"].map(seg_pos).to_numpy()
     arm = pilot["arm"].to_numpy()
@@ -136,30 +145,41 @@ def _observed(pilot: pd.DataFrame, layout: PilotLayout) -> dict[str, np.ndarray]
     return out
 
 
-def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
+def build_pilot_model(
+    pilot: pd.DataFrame,
+    priors: VideoPriors | PriorSet | None = None,
+    *,
+    minutes_log_sd: float | None = None,
+):
     """The prior model :func:`priors.video.build_video_model` plus the pilot likelihood.
 
     Parameters
     ----------
     pilot
-        A validated pilot table (:func:`bayes.video.pilot.validate_pilot`): columns
+        A validated pilot table (:func:`bayes.video.data.validate_pilot`): columns
         ``segment``, ``arm``, ``users``, ``adopters``, ``core_90d`` and optionally
         ``video_sessions_7d``, ``video_minutes_7d``. Any subset of segments may appear.
     priors
-        The declaration (default :class:`VideoPriors`); must not be a point prior.
+        The declaration (default :class:`VideoPriors`), or its :class:`PriorSet`; at least one
+        entry must be random (a point prior has nothing to update).
+    minutes_log_sd
+        σ of the minutes noise (default: ``priors.minutes_log_sd``, 0.5).
 
     Returns
     -------
     pymc.Model
         Observed variables ``core[pilot_row]``, ``adopters[arm_row]`` and, when usage is
-        given, ``sessions[usage_row]`` and ``minutes_7d[usage_row]`` (see the module
+        given, ``sessions_7d[usage_row]`` and ``minutes_7d[usage_row]`` (see the module
         docstring for the likelihood).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
-    priors = priors or VideoPriors()
-    if priors.point:
+    priors = VideoPriors() if priors is None else priors
+    if minutes_log_sd is None:
+        minutes_log_sd = getattr(priors, "minutes_log_sd", VideoPriors.minutes_log_sd)
+    ps = priors.declarations() if isinstance(priors, VideoPriors) else priors
+    if all(p.dist == "Point" for p in ps.values()):
         raise ValueError("cannot update a point prior: every quantity is fixed")
     layout = pilot_layout(pilot)
     obs = _observed(pilot, layout)
@@ -172,7 +192,7 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
     if len(layout.usage_rows):
         coords["usage_row"] = layout.usage_labels
     model = pm.Model(coords=coords)
-    build_video_model(priors, model=model)
+    build_video_model(ps, model=model)
     with model:
         users = pm.Data("users", obs["users"], dims="pilot_row")
         share = pm.Data("adoption_share", obs["adoption_share"], dims="pilot_row")
@@ -180,7 +200,11 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
         q1 = pt.clip(b + model["uplift"][layout.seg, layout.mode], 0.0, CORE_CAP)
         rate = pt.clip(b + share * (q1 - b), _EPS, 1 - _EPS)
         pm.Binomial(
-            "core", n=users, p=rate, observed=pm.Data("core_obs", obs["core_obs"]), dims="pilot_row"
+            "core",
+            n=users,
+            p=rate,
+            observed=pm.Data("core_obs", obs["core_obs"], dims="pilot_row"),
+            dims="pilot_row",
         )
         ai = layout.arm_rows
         arm_users = pm.Data("arm_users", obs["arm_users"], dims="arm_row")
@@ -188,15 +212,18 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
         # which NUTS gets stuck (every step off it is a huge energy change, flagged divergent).
         # The potential makes α·p > 1 on a pilot arm impossible instead (no posterior mass
         # there anyway unless every user adopted); forward sampling keeps the cap.
-        mult = pt.stack([pt.ones_like(model["alpha"]), model["alpha"]])
-        raw = model["p_adopt"][layout.seg[ai], layout.mode[ai]] * mult[layout.mode[ai]]
+        # α·p of each arm row: the one transform's multipliers [1, α] (taken on p = 1), by row
+        mult, _ = standalone_multipliers(
+            pt.ones((1, len(MODES))), pt.zeros((1, len(MODES))), model["alpha"], 1.0, cap=False
+        )
+        raw = model["p_adopt"][layout.seg[ai], layout.mode[ai]] * mult[0, layout.mode[ai]]
         pm.Potential("adoption_cap", pt.switch(pt.any(raw > 1.0), -np.inf, 0.0))
         p_arm = pt.clip(raw, _EPS, 1 - _EPS)
         pm.Binomial(
             "adopters",
             n=arm_users,
             p=p_arm,
-            observed=pm.Data("adopters_obs", obs["adopters_obs"]),
+            observed=pm.Data("adopters_obs", obs["adopters_obs"], dims="arm_row"),
             dims="arm_row",
         )
         if len(layout.usage_rows):
@@ -206,7 +233,7 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
             sessions_obs = pm.Data("sessions_obs", obs["sessions_obs"], dims="usage_row")
             pm.Poisson("sessions_7d", mu=n_adopt * lam, observed=sessions_obs, dims="usage_row")
             if layout.has_minutes:
-                s2 = priors.minutes_log_sd**2
+                s2 = float(minutes_log_sd) ** 2
                 mu_c = model["minutes"][layout.seg[u]]
                 k = pt.cast(sessions_obs, "float64")
                 second = k + k * (k - 1) / pt.maximum(pt.cast(n_adopt, "float64"), 1.0)
@@ -214,7 +241,7 @@ def build_pilot_model(pilot: pd.DataFrame, priors: VideoPriors | None = None):
                     "minutes_7d",
                     mu=mu_c * np.exp(s2 / 2) * k,
                     sigma=mu_c * pt.sqrt(np.expm1(s2) * np.exp(s2) * second) + 1e-6,
-                    observed=pm.Data("minutes_obs", obs["minutes_obs"]),
+                    observed=pm.Data("minutes_obs", obs["minutes_obs"], dims="usage_row"),
                     dims="usage_row",
                 )
     model.pilot_layout = layout
@@ -236,63 +263,23 @@ def set_pilot_data(model, pilot: pd.DataFrame) -> None:
         pm.set_data({n: obs[n] for n in names})
 
 
-def fit(
-    model,
-    *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int = 1,
-    seed: int = 0,
-    progressbar: bool = False,
-    target_accept: float = 0.9,
-    prior_draws: int | None = None,
-    predictive: bool = True,
-):
-    """NUTS posterior of a pilot model, with prior (predictive) and posterior predictive.
+def row_log_likelihood(log_lik, layout: PilotLayout):
+    """Pointwise log-likelihood per pilot row: each row's Core count plus, on arm rows, its
+    adopters and, on usage rows, its sessions and minutes (the row is the unit of the data).
 
-    Returns an ``arviz.InferenceData`` with groups ``prior``, ``prior_predictive``,
-    ``posterior``, ``posterior_predictive``, ``observed_data``, ``constant_data`` and
-    ``sample_stats``; attrs ``seed`` and ``sampler``. The caller adds the prior spec, data
-    hash and package version (:func:`bayes.video.update.update`).
+    ``log_lik`` is the ``log_likelihood`` Dataset of the observed variables
+    (``pm.compute_log_likelihood``); returns a DataArray with dims ``chain, draw, pilot_row``,
+    so that ``az.loo`` leaves out one pilot row at a time.
     """
-    import pymc as pm
-
-    rng = np.random.default_rng(seed)
-    seeds = rng.integers(0, 2**31 - 1, size=3)
-    with model:
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            random_seed=int(seeds[0]),
-            progressbar=progressbar,
-            target_accept=target_accept,
-            compute_convergence_checks=False,
-        )
-        if predictive:
-            with warnings.catch_warnings():
-                # the adoption_cap potential only acts on the posterior (see above)
-                warnings.filterwarnings("ignore", message=".*[Pp]otential.*")
-                prior = pm.sample_prior_predictive(
-                    draws=prior_draws or draws * chains, random_seed=int(seeds[1])
-                )
-            idata.extend(prior)
-    if predictive:
-        # on a clone: sample_posterior_predictive leaves PyMC 5.28's model unable to
-        # compile its logp again, which would break refits after set_pilot_data
-        from pymc.model.fgraph import clone_model
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Pp]otential.*")
-            pm.sample_posterior_predictive(
-                idata,
-                model=clone_model(model),
-                extend_inferencedata=True,
-                random_seed=int(seeds[2]),
-                progressbar=False,
-            )
-    idata.attrs["seed"] = int(seed)
-    idata.attrs["sampler"] = f"NUTS draws={draws} tune={tune} chains={chains}"
-    return idata
+    total = log_lik["core"].copy()
+    values = total.values
+    for name, rows in (
+        ("adopters", layout.arm_rows),
+        ("sessions_7d", layout.usage_rows),
+        ("minutes_7d", layout.usage_rows),
+    ):
+        if name in log_lik:
+            values[:, :, rows] += log_lik[name].values
+    total.values = values
+    total.name = "pilot"
+    return total
