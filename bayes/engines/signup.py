@@ -30,6 +30,7 @@ import pandas as pd
 
 from bayes.engines import EngineSpec, resolve_engine
 from bayes.engines.backends import Source, connect, source_of
+from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect, literal
 from bayes.io import InputError
 from bayes.signup.counting import EVENT_TYPES, SignupCounts
@@ -45,7 +46,6 @@ _EVENTS, _SIGNUPS, _TOPICS, _CAMPAIGNS = (
 )
 _EVENT_COLUMNS = ("msg_id", "email", "event_type", "event_ts", "campaign_id")
 _SIGNUP_COLUMNS = ("email", "campaign_id", "signup_ts")
-_ROWS_SHOWN = 20  # as bayes.io.row_numbers(limit=20) in the pandas loader
 
 
 # ----------------------------------------------------------------------------- SQL
@@ -68,6 +68,7 @@ def _events_select(d: Dialect, table: str, extra: str = "") -> str:
 
 
 def _signups_select(d: Dialect, table: str, extra: str = "") -> str:
+    """The signups table with normalised columns, joined to the topic of its campaign."""
     return f"""
     SELECT
       src.email IS NULL AS email_missing,
@@ -81,48 +82,62 @@ def _signups_select(d: Dialect, table: str, extra: str = "") -> str:
 
 _TYPES = "(" + ", ".join(literal(t) for t in EVENT_TYPES) + ")"
 
-#: the event checks of :func:`bayes.signup.data.validate_events` + ``load_inputs``, in its
-#: order: (name, column, condition on the normalised events, message)
+#: the checks of :func:`bayes.signup.data.validate_events` and ``load_inputs``, in their order
 _EVENT_CHECKS = (
-    ("msg_id", "msg_id", "msg_id_missing", "missing values are not allowed"),
-    ("email", "email", "email IS NULL OR email = ''", "missing or blank values are not allowed"),
-    ("ts_bad", "event_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
-    ("ts_missing", "event_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
-    (
+    Check("msg_id", "msg_id", "msg_id_missing", "missing values are not allowed"),
+    Check(
+        "email", "email", "email IS NULL OR email = ''", "missing or blank values are not allowed"
+    ),
+    Check("ts_bad", "event_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
+    Check("ts_missing", "event_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
+    Check(
         "campaign",
         "campaign_id",
         "campaign_id IS NULL OR trim(campaign_id) = ''",
         "missing or blank values are not allowed",
     ),
-    (
+    Check(
         "type_blank",
         "event_type",
         "event_type IS NULL OR event_type = ''",
         "missing or blank values are not allowed",
     ),
-    ("type_unknown", "event_type", f"event_type NOT IN {_TYPES}", None),
-    ("campaign_unknown", "campaign_id", "topic_idx IS NULL", None),
+    Check(
+        "type_unknown",
+        "event_type",
+        f"event_type NOT IN {_TYPES}",
+        "unknown value(s) {values}; expected one of " + str(list(EVENT_TYPES)).replace("{", "{{"),
+        values="event_type_raw",
+        sort_values=True,
+    ),
+    Check(
+        "campaign_unknown",
+        "campaign_id",
+        "topic_idx IS NULL",
+        "campaign_id(s) {values} are not in the campaigns table",
+        values="campaign_id",
+    ),
 )
+#: the checks of :func:`bayes.signup.data.read_signups` and ``load_inputs``
 _SIGNUP_CHECKS = (
-    ("email", "email", "email_missing", "missing values (NaN/empty) are not allowed"),
-    (
+    Check("email", "email", "email_missing", "missing values (NaN/empty) are not allowed"),
+    Check(
         "campaign",
         "campaign_id",
         "campaign_id IS NULL",
         "missing values (NaN/empty) are not allowed",
     ),
-    ("ts_missing", "signup_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
-    ("ts_bad", "signup_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
-    ("email_blank", "email", "email = ''", "missing or blank values are not allowed"),
-    ("campaign_unknown", "campaign_id", "topic_idx IS NULL", None),
+    Check("ts_missing", "signup_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
+    Check("ts_bad", "signup_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
+    Check("email_blank", "email", "email = ''", "missing or blank values are not allowed"),
+    Check(
+        "campaign_unknown",
+        "campaign_id",
+        "topic_idx IS NULL",
+        "campaign_id(s) {values} are not in the campaigns table",
+        values="campaign_id",
+    ),
 )
-
-
-def _checks_sql(select: str, checks, extra: str = "") -> str:
-    counts = ",\n      ".join(
-        f"count(*) FILTER (WHERE {cond}) AS {name}" for name, _, cond, _ in checks
-    )
-    return f"SELECT count(*) AS n_rows, {counts}{extra} FROM ({select}) v"
 
 
 def _pairs_sql(d: Dialect) -> str:
@@ -159,89 +174,6 @@ def _pairs_sql(d: Dialect) -> str:
     FROM from_events e FULL OUTER JOIN from_table s
       ON e.email = s.email AND e.topic_idx = s.topic_idx
     ORDER BY 1, 2"""
-
-
-# ----------------------------------------------------------------------------- validation
-
-_SPARK_NOTE = " ({n:,} rows; Spark does not number rows: --engine duckdb lists them)"
-
-
-@dataclass
-class _Input:
-    """One validated input: its source, the view holding it and its normalising SELECT."""
-
-    source: Source
-    view: str
-    select: object  # (dialect, table, extra) -> SQL
-
-    def sql(self, d: Dialect, *, numbered_scan: str | None = None) -> str:
-        if numbered_scan is None:
-            return self.select(d, self.view)
-        return self.select(d, numbered_scan, ", src._file, src._row")
-
-
-def _bad_rows(db, d: Dialect, inp: _Input, cond: str) -> tuple[str, list[int] | None]:
-    """``(file, row numbers)`` of the first rows meeting ``cond``, numbered as
-    :func:`bayes.io.row_numbers` (CSV line numbers; 0-based row + 2 in Parquet and frames);
-    rows are None on Spark, which has no row order."""
-    if db.name == "spark":
-        return inp.source.label, None
-    sql = (
-        f"SELECT _file, _row FROM ({inp.sql(d, numbered_scan=db.scan(inp.source, numbered=True))})"
-        f" v WHERE {cond} ORDER BY _file, _row LIMIT {_ROWS_SHOWN}"
-    )
-    got = db.arrow(sql) if inp.source.kind == "parquet" else db.numbered(sql)
-    files, rows = got.column("_file").to_pylist(), got.column("_row").to_pylist()
-    if not files:
-        return inp.source.label, []
-    one_file = inp.source.single_file or inp.source.kind == "frame"
-    label = inp.source.label if one_file else files[0]
-    return label, [int(r) + 2 for f, r in zip(files, rows, strict=True) if f == files[0]]
-
-
-def _first_values(db, d: Dialect, inp: _Input, cond: str, value: str, *, by_row: bool) -> list:
-    """Up to 5 distinct offending ``value`` s: in the order of their first row (``by_row``; on
-    Spark: sorted) or sorted."""
-    if by_row and db.name != "spark":
-        scan = db.scan(inp.source, numbered=True)
-        sql = (
-            f"SELECT {value} AS value FROM ({inp.sql(d, numbered_scan=scan)}) v WHERE {cond} "
-            f"GROUP BY {value} ORDER BY min(_file), min(_row) LIMIT 5"
-        )
-        got = db.arrow(sql) if inp.source.kind == "parquet" else db.numbered(sql)
-    else:
-        got = db.arrow(
-            f"SELECT DISTINCT {value} AS value FROM ({inp.sql(d)}) v WHERE {cond} "
-            "ORDER BY value LIMIT 5"
-        )
-    return got.column("value").to_pylist()
-
-
-def _validate(db, d: Dialect, inp: _Input, checks, *, extra: str = "") -> dict:
-    """Count every problem in one scan; raise the first (in ``checks`` order) naming the file,
-    the column and the rows, with the pandas loader's message."""
-    stats = db.arrow(_checks_sql(inp.sql(d), checks, extra)).to_pylist()[0]
-    for name, column, cond, message in checks:
-        n_bad = stats[name]
-        if not n_bad:
-            continue
-        if name == "type_unknown":  # as validate_events: the sorted unknown raw values
-            values = _first_values(db, d, inp, cond, "event_type_raw", by_row=False)
-            message = f"unknown value(s) {values}; expected one of {list(EVENT_TYPES)}"
-        elif name == "campaign_unknown":  # as load_inputs: in order of first appearance
-            values = _first_values(db, d, inp, cond, "campaign_id", by_row=True)
-            message = f"campaign_id(s) {values} are not in the campaigns table"
-        label, rows = _bad_rows(db, d, inp, cond)
-        if rows is None:
-            message += _SPARK_NOTE.format(n=n_bad)
-        raise InputError(message, source=label, column=column, rows=rows or None)
-    return stats
-
-
-def _check_columns(found, required, label) -> None:
-    missing = [c for c in required if c not in found]
-    if missing:
-        raise InputError(f"missing required column(s) {missing}; found {list(found)}", source=label)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -285,13 +217,13 @@ def _register_topics(db, camp: _Campaigns) -> None:
 _NO_SIGNUPS = pd.DataFrame({c: pd.Series([], dtype=object) for c in _SIGNUP_COLUMNS})
 
 
-def _register(db, events, signups) -> tuple[_Input, _Input]:
+def _register(db, events, signups) -> tuple[Table, Table]:
     """Register the events and signups as views (columns checked)."""
     ev = source_of(events, what="events")
-    _check_columns(db.view(_EVENTS, ev), _EVENT_COLUMNS, ev.label)
+    require_columns(db.view(_EVENTS, ev), _EVENT_COLUMNS, ev.label)
     su = source_of(_NO_SIGNUPS if signups is None else signups, what="signups")
-    _check_columns(db.view(_SIGNUPS, su), _SIGNUP_COLUMNS, su.label)
-    return _Input(ev, _EVENTS, _events_select), _Input(su, _SIGNUPS, _signups_select)
+    require_columns(db.view(_SIGNUPS, su), _SIGNUP_COLUMNS, su.label)
+    return Table(ev, _EVENTS, _events_select), Table(su, _SIGNUPS, _signups_select)
 
 
 # ----------------------------------------------------------------------------- results
@@ -367,10 +299,10 @@ def count_signups(
         camp = _read_campaigns(db, campaigns)
         _register_topics(db, camp)
         ev, su = _register(db, events, signups)
-        stats = _validate(db, d, ev, _EVENT_CHECKS, extra=", max(ts) AS as_of_us")
+        stats = validate(db, d, ev, _EVENT_CHECKS, extra=", max(ts) AS as_of_us")
         if stats["n_rows"] == 0:
             raise InputError("the table is empty (no data rows)", source=ev.source.label)
-        _validate(db, d, su, _SIGNUP_CHECKS)
+        validate(db, d, su, _SIGNUP_CHECKS)
         t1 = time.perf_counter()
         table = db.arrow(_pairs_sql(d))
     pairs = _pairs_frame(table, camp.topics)

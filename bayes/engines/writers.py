@@ -98,8 +98,13 @@ class ChunkedTables:
         table = _arrow(df)
         if name not in self._writers:
             self._schemas[name] = table.schema
-            if self.fmt == "parquet":
-                self._writers[name] = pq.ParquetWriter(self._tmp[name], table.schema)
+            if self.fmt == "parquet":  # microsecond timestamps: what Spark reads
+                self._writers[name] = pq.ParquetWriter(
+                    self._tmp[name],
+                    table.schema,
+                    coerce_timestamps="us",
+                    allow_truncated_timestamps=False,
+                )
             else:
                 self._writers[name] = pacsv.CSVWriter(self._tmp[name], _plain(table).schema)
         else:
