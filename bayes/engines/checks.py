@@ -27,8 +27,9 @@ _SPARK_NOTE = " ({n:,} rows; Spark does not number rows: --engine duckdb lists t
 class Check:
     """A rule: rows meeting ``cond`` (SQL over the table's SELECT) are errors in ``column``.
 
-    ``message`` may hold ``{values}``: up to 5 distinct offending ``values`` (a SQL
-    expression), in the order of their first row (``sort_values=False``) or sorted.
+    ``message`` may hold ``{values}`` (up to 5 distinct offending ``values``, a SQL
+    expression, in the order of their first row — ``sort_values=False`` — or sorted) and
+    ``{first}`` (the first of them).
     """
 
     name: str
@@ -116,7 +117,8 @@ def validate(db, d: Dialect, table: Table, checks, *, extra: str = "") -> dict:
             continue
         message = check.message
         if check.values is not None:
-            message = message.format(values=_values(db, d, table, check))
+            values = _values(db, d, table, check)
+            message = message.format(values=values, first=values[0] if values else None)
         label, rows = bad_rows(db, d, table, check.cond)
         if rows is None:
             message += _SPARK_NOTE.format(n=n_bad)

@@ -76,7 +76,7 @@ def _tx_select(cols: dict):
         if cols["amount"]:
             a = f"TRY_CAST(src.{cols['amount']} AS DOUBLE)"
             amount = f""",
-              src.{cols["amount"]} IS NULL OR isnan({a}) AS amount_missing,
+              src.{cols["amount"]} IS NULL OR coalesce(isnan({a}), false) AS amount_missing,
               CAST(src.{cols["amount"]} AS STRING) AS amount_raw,
               {a} AS amount_value,
               CAST({a} AS DECIMAL(38, 10)) AS amount"""
@@ -110,7 +110,7 @@ def _tx_checks(cols: dict) -> tuple[Check, ...]:
                 "amount_bad",
                 a,
                 "NOT amount_missing AND amount_value IS NULL",
-                "expected numbers, found non-numeric values such as {values}",
+                "expected numbers, found non-numeric values such as {first!r}",
                 values="amount_raw",
             ),
             Check("amount_negative", a, "amount_value < 0", "values below the minimum 0"),

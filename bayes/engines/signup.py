@@ -63,6 +63,7 @@ def _events_select(d: Dialect, table: str, extra: str = "") -> str:
       src.event_ts IS NULL AS ts_missing,
       {d.utc_micros("src.event_ts")} AS ts,
       CAST(src.campaign_id AS STRING) AS campaign_id,
+      {d.trim_space("CAST(src.campaign_id AS STRING)")} = '' AS campaign_blank,
       t.topic_idx{extra}
     FROM {table} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id"""
 
@@ -93,7 +94,7 @@ _EVENT_CHECKS = (
     Check(
         "campaign",
         "campaign_id",
-        "campaign_id IS NULL OR trim(campaign_id) = ''",
+        "campaign_id IS NULL OR campaign_blank",
         "missing or blank values are not allowed",
     ),
     Check(

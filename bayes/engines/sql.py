@@ -51,7 +51,7 @@ class Dialect:
             return f"epoch_us(TRY_CAST({expr} AS TIMESTAMPTZ))"
         return f"unix_micros(TRY_CAST({expr} AS TIMESTAMP))"
 
-    def strip(self, expr: str) -> str:
+    def trim_space(self, expr: str) -> str:
         """``expr`` without the leading and trailing characters Python's ``str.strip()``
         removes (:data:`bayes.signup.counting.WHITESPACE`)."""
         if self.name == "duckdb":
@@ -60,7 +60,7 @@ class Dialect:
 
     def normalized(self, expr: str) -> str:
         """Seed 003 §2 e-mail (and event type) normalisation: ``lower().strip()``."""
-        return f"lower({self.strip(f'CAST({expr} AS STRING)')})"
+        return f"lower({self.trim_space(f'CAST({expr} AS STRING)')})"
 
     def idiv(self, a: str, b: str) -> str:
         """Integer division rounding towards minus infinity (``a`` and ``b`` integers, b > 0)."""
