@@ -268,10 +268,12 @@ class Spark:
         paths = [p if _URI.match(p) else str(Path(p).resolve()) for p in paths]
         if source.kind == "parquet":
             return self.spark.read.parquet(*paths)
-        # RFC 4180 quoting ("" inside quotes), every column a string, empty fields null
+        # RFC 4180: "" inside quotes, quoted fields may hold line breaks (so a CSV file is
+        # read whole, not split: give Spark Parquet for big logs); every column a string
         return (
             self.spark.read.option("header", True)
             .option("escape", '"')
+            .option("multiLine", True)
             .option("inferSchema", False)
             .option("mode", "FAILFAST")
             .csv(paths)

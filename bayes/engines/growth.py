@@ -117,7 +117,7 @@ def _tx_checks(cols: dict) -> tuple[Check, ...]:
             Check(
                 "amount_infinite",
                 a,
-                "NOT amount_missing AND isinf(amount_value)",
+                "NOT amount_missing AND abs(amount_value) = CAST('Infinity' AS DOUBLE)",
                 "infinite values are not allowed",
             ),
         ]
@@ -250,7 +250,8 @@ def rfm_summary(
 
 def _users_select(segment: str | None):
     def select(d: Dialect, table: str, extra: str) -> str:
-        order = "ORDER BY src._file, src._row" if extra else ""
+        # which copy of a repeated id is "the repeat" matters only when naming rows
+        order = "src._file, src._row" if extra else "CAST(src.user_id AS STRING)"
         seg = (
             f", CAST(src.{segment} AS STRING) AS segment, src.{segment} IS NULL AS segment_missing"
             if segment
@@ -260,7 +261,8 @@ def _users_select(segment: str | None):
             SELECT
               src.user_id IS NULL AS id_missing,
               CAST(src.user_id AS STRING) AS user_id,
-              row_number() OVER (PARTITION BY CAST(src.user_id AS STRING) {order}) > 1 AS repeated,
+              row_number() OVER (PARTITION BY CAST(src.user_id AS STRING) ORDER BY {order}) > 1
+                AS repeated,
               src.signup_ts IS NULL AS ts_missing,
               {d.utc_micros("src.signup_ts")} AS signup_us{seg}{extra}
             FROM {table} src"""
