@@ -146,6 +146,51 @@ def test_whitespace_is_what_str_strip_removes():
     assert WHITESPACE == expected
 
 
+STRINGS = [
+    "",
+    " ",
+    WHITESPACE,
+    "send",
+    " SEND ",
+    "Send\t",
+    "\u3000open",
+    "click\u00a0",
+    "signup\x1c",
+    "unknown",
+    "ZOË@Example.org",
+    "a b",
+    "x" + WHITESPACE + "y",
+    "\u2028Amy@X.io\u2029",
+    None,
+]
+
+
+def assert_string_rules(db, d) -> None:
+    """The dialect's per-row expressions (fast paths included) equal Python's rules."""
+    from bayes.engines.backends import Source
+    from bayes.signup.counting import EVENT_TYPES
+
+    frame = pd.DataFrame({"i": range(len(STRINGS)), "s": pd.Series(STRINGS, dtype=object)})
+    db.view("t_strings", Source("frame", frame, "<strings>"))
+    got = db.arrow(
+        f"SELECT i, {d.normalized('s')} AS norm, {d.blank('s')} AS blank, "
+        f"{d.code('s', EVENT_TYPES)} AS code FROM t_strings ORDER BY i"
+    ).to_pydict()
+    norm = [None if s is None else s.strip().lower() for s in STRINGS]
+    assert got["norm"] == norm
+    assert got["blank"] == [s is None or s == "" for s in norm]
+    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    assert got["code"] == [codes.get(s) for s in norm]
+
+
+def test_string_rules_on_duckdb():
+    from bayes.engines.backends import DuckDB
+    from bayes.engines.sql import DIALECTS
+
+    with DuckDB() as db:
+        assert_string_rules(db, DIALECTS["duckdb"])
+
+
 # --------------------------------------------------------------------------- parity
 
 

@@ -121,6 +121,7 @@ class DuckDB:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = '{self._tmp}'")
         self.con.execute("SET preserve_insertion_order = false")  # queries that care ORDER BY
+        self.con.execute("SET enable_progress_bar = false")  # stdout is the user's (--json)
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
