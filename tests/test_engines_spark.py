@@ -19,7 +19,12 @@ if shutil.which("java") is None:  # pragma: no cover - the CI machine has Java 1
 
 from bayes.engines import EngineSpec, count_signups, retention_matrix, rfm_summary, use_engine  # noqa: E402
 from bayes.io import InputError  # noqa: E402
-from tests.test_engines import assert_same_counts, dirty_rows, write_inputs  # noqa: E402
+from tests.test_engines import (  # noqa: E402
+    assert_same_counts,
+    assert_string_rules,
+    dirty_rows,
+    write_inputs,
+)
 
 SPARK = EngineSpec("spark", "local[2]")
 
@@ -54,6 +59,14 @@ def test_spark_counts_and_audiences_equal_pandas(spark, tmp_path):
         count_signups(events, campaigns, signups, engine="pandas"),
         count_signups(events, campaigns, signups, engine=SPARK),
     )
+
+
+def test_spark_string_rules(spark):
+    from bayes.engines.backends import Spark
+    from bayes.engines.sql import DIALECTS
+
+    with Spark(SPARK.spark_master) as db:
+        assert_string_rules(db, DIALECTS["spark"])
 
 
 def test_spark_rfm_and_cohorts_equal_pandas(spark, tmp_path):
