@@ -15,7 +15,7 @@ printed beside wall seconds, the fairer figure on a shared machine; peak memory 
 sampled RSS of the process tree (the Spark JVM included) or the process's own ``ru_maxrss``,
 whichever is larger. The inputs are generated once, block by block with constant memory, into
 ``$BAYES_BENCH_ENGINES`` (default ``/tmp/bayes_bench_engines``; 100M events are ~2.7 GB of
-Parquet and take ~15-20 minutes to generate on a loaded machine, 50M orders ~10 minutes).
+Parquet and take ~15-20 minutes to generate on a loaded machine, 50M orders ~6 minutes).
 
 Usage: ``python -m tests.benchmarks engines`` (or ``make bench``); ``BAYES_BENCH_ENGINES_SIZES``
 (default ``10M,100M``) picks the signup sizes.
