@@ -408,13 +408,16 @@ def test_load_inputs_through_an_engine_equals_pyarrow(inputs):
         pd.testing.assert_frame_equal(ref.events, load_inputs(*p.values()).events)
 
 
-def test_duckdb_leaves_no_temporary_folder(inputs):
+def test_duckdb_leaves_no_temporary_folder(inputs, monkeypatch):
     tmp = Path(tempfile.gettempdir())
     before = set(tmp.glob("bayes-duckdb-*"))
     p = inputs["parquet"]
     count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
     with pytest.raises(InputError):
         count_signups(p["events"], p["signups"], engine="duckdb")  # signups as campaigns
+    monkeypatch.setenv("BAYES_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(InputError, match="cannot configure DuckDB"):
+        count_signups(p["events"], p["campaigns"], engine="duckdb")
     assert set(tmp.glob("bayes-duckdb-*")) == before
 
 

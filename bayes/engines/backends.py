@@ -117,16 +117,23 @@ class DuckDB:
         memory_limit = memory_limit or env.get("memory_limit")
         threads = threads or env.get("threads")
         self._tmp = tempfile.mkdtemp(prefix="bayes-duckdb-")
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET temp_directory = '{self._tmp}'")
-        self.con.execute("SET preserve_insertion_order = false")  # queries that care ORDER BY
-        self.con.execute("SET enable_progress_bar = false")  # stdout is the user's (--json)
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
         self._frames: dict[str, object] = {}
+        self.con = duckdb.connect()
+        try:
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute(f"SET temp_directory = '{self._tmp}'")
+            self.con.execute("SET preserve_insertion_order = false")  # queries that care ORDER BY
+            try:  # stdout is the user's (--json); under Jupyter without ipywidgets DuckDB
+                self.con.execute("SET enable_progress_bar = false")  # refuses the setting
+            except duckdb.Error:
+                pass
+            if memory_limit:
+                self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            if threads:
+                self.con.execute(f"SET threads = {int(threads)}")
+        except duckdb.Error as exc:  # e.g. a bad $BAYES_DUCKDB_MEMORY_LIMIT: no folder left behind
+            self.close()
+            raise InputError(f"cannot configure DuckDB ({_first_line(exc)})") from exc
 
     def scan(self, source: Source, *, numbered: bool = False) -> str:
         """A table expression reading ``source``; ``numbered`` adds ``_file`` and ``_row``
