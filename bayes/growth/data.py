@@ -53,6 +53,7 @@ __all__ = [
     "read_orders",
     "read_users",
     "write_growth_data",
+    "write_growth_files",
 ]
 
 COUNTRIES = ("US", "MX", "CA", "GB", "DE")
@@ -152,10 +153,12 @@ def generate_growth_data(
     signup_weeks: int = 26,
     observation_weeks: int = 52,
     truth: GrowthTruth | None = None,
+    sessions: bool = True,
 ) -> GrowthData:
     """Generate ``users``, ``events`` and ``orders`` (see the module docstring for the process).
 
-    Same ``n_users``, ``seed`` and parameters give identical tables.
+    Same ``n_users``, ``seed`` and parameters give identical tables. ``sessions=False`` skips
+    step 3 (``events`` is then empty; users and orders are unchanged, step 3 drawing last).
     """
     if n_users <= 0:
         raise ValueError("n_users must be positive")
@@ -220,6 +223,16 @@ def generate_growth_data(
             "treatment_flag": treated[owner],
         }
     )
+
+    if not sessions:
+        return GrowthData(
+            users=users,
+            events=pd.DataFrame({c.name: [] for c in EVENTS_COLUMNS}),
+            orders=orders,
+            observation_end=t0 + pd.Timedelta(seconds=end_s),
+            truth=truth,
+            seed=seed,
+        )
 
     # 3. sessions -----------------------------------------------------------------------
     # browsing: rate ~ Gamma(1, mean) per week during an exponential engagement lifetime
@@ -304,6 +317,66 @@ def write_growth_data(data: GrowthData, outdir: str | os.PathLike, fmt: str = "c
         paths[name] = write_table(out, outdir / f"{name}.{fmt}")
     paths["truth"] = write_json(data.meta(), outdir / "truth.json")
     return paths
+
+
+def write_growth_files(
+    outdir: str | os.PathLike,
+    n_users: int,
+    *,
+    seed: int = 0,
+    fmt: str = "parquet",
+    block_users: int = 250_000,
+    tables: tuple[str, ...] = ("users", "events", "orders"),
+    progress: bool | None = None,
+    **kwargs,
+) -> dict:
+    """:func:`generate_growth_data` for any ``n_users``, written block by block with constant
+    memory (one Parquet row group per block; :class:`bayes.engines.writers.ChunkedTables`).
+
+    Block 0 is ``generate_growth_data(block, seed=seed)``, so up to ``block_users`` users the
+    files equal :func:`write_growth_data`'s; block ``b >= 1`` draws from ``seed=[seed, b]``, its
+    ids following the previous blocks'. ``tables`` picks what to write (without ``events`` the
+    sessions are not simulated: 50M orders take minutes). Returns the paths (and
+    ``truth.json``) and the row counts under ``"rows"``.
+    """
+    from bayes.engines.writers import ChunkedTables
+    from bayes.progress import progress as bar
+
+    if n_users <= 0 or block_users <= 0:
+        raise ValueError("n_users and block_users must be positive")
+    n_blocks = -(-int(n_users) // block_users)
+    offsets = {"user_id": 0, "order_id": 0, "session_id": 0}
+    data = None
+    with ChunkedTables(outdir, fmt) as out:
+        for b in bar(range(n_blocks), total=n_blocks, desc="generate", enabled=progress):
+            size = min(block_users, n_users - b * block_users)
+            data = generate_growth_data(
+                size, seed=seed if b == 0 else [seed, b], sessions="events" in tables, **kwargs
+            )
+            shifted = {}
+            for name, df, ts in (
+                ("users", data.users, "signup_ts"),
+                ("events", data.events, "event_ts"),
+                ("orders", data.orders, "order_ts"),
+            ):
+                df = df.assign(**{c: df[c] + offsets[c] for c in offsets if c in df.columns})
+                if fmt == "csv" and len(df):
+                    df[ts] = _iso(df[ts])
+                shifted[name] = df
+            for name in tables:
+                out.append(name, shifted[name])
+            offsets["user_id"] += size
+            offsets["order_id"] += len(data.orders)
+            if len(data.events):
+                offsets["session_id"] = int(shifted["events"]["session_id"].max())
+    meta = data.meta() | {
+        "seed": seed,
+        "n_users": int(n_users),
+        "block_users": block_users,
+        **{f"n_{t}": out.rows.get(t) for t in ("events", "orders")},
+    }
+    paths = dict(out.paths) | {"truth": write_json(meta, Path(outdir) / "truth.json")}
+    return paths | {"rows": dict(out.rows)}
 
 
 def read_users(path) -> pd.DataFrame:

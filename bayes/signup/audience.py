@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import InputError
-from bayes.signup.counting import count_pairs
 from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, eb_scores
 from priors.signup import TOPIC_PARAMS
 
@@ -300,18 +299,14 @@ def score(
     prob: float = 0.9,
 ) -> AudienceResult:
     """Seed §9 end to end: load and validate, count, topic priors, score, business rules,
-    expected signups. Inputs are paths (CSV/Parquet) or DataFrames."""
-    from bayes.signup.data import load_inputs
+    expected signups. Inputs are paths (CSV/Parquet) or DataFrames; the counting runs on the
+    active aggregation engine (:func:`bayes.engines.count_signups`)."""
+    from bayes.engines import count_signups
 
     rules = rules or AudienceRules()
-    timings = {}
-    t0 = time.perf_counter()
-    inp = load_inputs(events, campaigns, signups)
-    timings["load"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+    counts = count_signups(events, campaigns, signups)
     pairs, priors = counts.pairs, counts.topics
-    timings["count"] = time.perf_counter() - t
+    timings = dict(counts.timings)
     t = time.perf_counter()
     scored, model = score_pairs(
         pairs, priors, method=method, alpha_c=alpha_c, alpha_sc=alpha_sc, model=model, prob=prob
@@ -325,7 +320,8 @@ def score(
         "n_events": counts.n_events,
         "n_unique_events": counts.n_unique_events,
         "n_pairs": int(len(pairs)),
-        "sources": inp.sources,
+        "sources": counts.sources,
+        "engine": counts.engine,
     }
     if model is not None and hasattr(model, "stats_"):
         info["n_repaired"] = model.stats_["n_repaired"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bayes.engines import add_engine_flags
 from bayes.io import InputError
 
 _SCORE_EPILOG = """\
@@ -85,6 +86,7 @@ def register(sub) -> None:
     s.add_argument("--out", required=True, help="audience file (.csv or .parquet)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.set_defaults(func=_cmd_score)
+    add_engine_flags(s)
 
     b = verbs.add_parser(
         "backtest",
@@ -102,6 +104,7 @@ def register(sub) -> None:
     _sampler(b)
     b.add_argument("--json", action="store_true", help="print the comparison as JSON")
     b.set_defaults(func=_cmd_backtest)
+    add_engine_flags(b)
 
     pr = verbs.add_parser(
         "priors",
@@ -150,16 +153,18 @@ def _model(args):
 
 def _cmd_generate(args) -> int:
     from bayes.io import dumps
-    from bayes.signup.generate import generate_signup_data, write_signup_data
+    from bayes.signup.generate import write_signup_files
 
     if args.recipients < 1:
         raise InputError(f"--recipients must be >= 1, got {args.recipients}")
     if not 1 <= args.topics <= 20:
         raise InputError(f"--topics must be in 1..20, got {args.topics}")
-    data = generate_signup_data(args.recipients, args.topics, seed=args.seed)
-    paths = write_signup_data(data, args.out_dir, fmt=args.format)
+    written = write_signup_files(
+        args.out_dir, args.recipients, args.topics, seed=args.seed, fmt=args.format
+    )
+    paths = written.paths
     if args.json:
-        print(dumps({k: str(v) for k, v in paths.items()} | {"events_rows": len(data.events)}))
+        print(dumps({k: str(v) for k, v in paths.items()} | {"events_rows": written.n_events}))
     else:
         for k, v in paths.items():
             print(f"{k:12s} {v}")

@@ -4,13 +4,23 @@
 :func:`encode_events`, :func:`encode_signups`, :func:`aggregate_pairs` and their composition
 :func:`count_pairs` (which also gives the §3 topic priors of :func:`models.signup.topic_priors`).
 Vectorised over events with Arrow/NumPy; this is the pandas engine and the reference the other
-engines are checked against.
+engines (:mod:`bayes.engines`, DuckDB and Spark running one SQL definition) are checked against.
+
+The rules, exactly as every engine applies them:
+
+* **e-mails** are ``lower()``-ed, then stripped of the characters Python's ``str.strip()`` removes
+  (:data:`WHITESPACE`);
+* **one event per message**: an ``(email, topic)`` counts each ``(msg_id, event_type)`` once;
+  repeated copies of an event are one event whose time is the earliest copy's;
+* **order**: e-mails are coded in sorted (code point) order, so the pair table is sorted by
+  e-mail, then by topic in the campaigns table's order, and ties in an audience are broken
+  alphabetically — the same on every engine, whatever the order of the rows in the files.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +29,7 @@ from models.signup import PRIOR_CLAMP, topic_priors
 
 __all__ = [
     "EVENT_TYPES",
+    "WHITESPACE",
     "EventCodes",
     "SignupCounts",
     "aggregate_pairs",
@@ -36,14 +47,34 @@ __all__ = [
 EVENT_TYPES: tuple[str, ...] = ("send", "open", "click", "signup", "unsubscribe", "complaint")
 _SEND, _OPEN, _CLICK, _SIGNUP, _UNSUB, _COMPLAINT = range(6)
 
+#: what ``str.strip()`` removes (the 29 code points with ``str.isspace()``); every engine trims
+#: exactly these from e-mails and event types
+WHITESPACE: str = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _sorted_book(book, codes: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Re-code ``codes`` (indices into the Arrow string array ``book``, -1 = missing) so that
+    the code book is in sorted order; returns ``(codes, sorted book as an Index)``."""
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(book).to_numpy(zero_copy_only=False).astype(np.int64)
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    out = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(order) else codes
+    values = book.take(order).to_numpy(zero_copy_only=False)
+    return out.astype(np.int64), pd.Index(values, dtype=object)
+
 
 def normalize_emails(values) -> tuple[np.ndarray, pd.Index]:
     """Seed §2/§9 step 1: ``email.lower().strip()``, computed on the unique values only.
 
     Returns ``(codes, emails)``: ``emails[codes]`` is the normalised e-mail of every input row,
-    codes in order of first appearance. Factorises first (on a categorical: its integer codes),
-    normalises the uniques with Arrow's C++ string kernels (``utf8_lower``,
-    ``utf8_trim_whitespace``), then merges the uniques that collapse to the same address.
+    ``emails`` sorted. Factorises first (on a categorical: its integer codes), normalises the
+    uniques with Arrow's C++ string kernels (``utf8_lower``, ``utf8_trim`` of
+    :data:`WHITESPACE`), then merges the uniques that collapse to the same address.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -58,12 +89,11 @@ def normalize_emails(values) -> tuple[np.ndarray, pd.Index]:
     else:
         raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
     arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string(), from_pandas=True)
-    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.utf8_lower(arr)))
+    enc = pc.dictionary_encode(pc.utf8_trim(pc.utf8_lower(arr), characters=WHITESPACE))
     merged = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    emails = pd.Index(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
     codes = merged[raw_codes] if len(merged) else np.zeros(len(raw_codes), np.int64)
     codes = np.where(raw_codes < 0, -1, codes)
-    return codes.astype(np.int64), emails
+    return _sorted_book(enc.dictionary, codes)
 
 
 _BRACKET = re.compile(r"^\s*\[([^\]]+)\]")
@@ -202,10 +232,12 @@ def to_utc(ts) -> pd.Series:
 
 @dataclass
 class EventCodes:
-    """The events stream after §2: unique per ``(msg_id, event_type)``, integer-coded.
+    """The events stream after §2: one row per ``(email, topic, msg_id, event_type)``,
+    integer-coded.
 
-    Arrays run over the deduplicated events; ``emails``/``topics`` are the code books.
-    ``ts_ns`` are UTC nanoseconds (``None`` when the stream has no timestamps).
+    Arrays run over the deduplicated events; ``emails`` (sorted) and ``topics`` are the code
+    books. ``ts_ns`` are UTC nanoseconds of each event's earliest copy (``None`` when the
+    stream has no timestamps).
     """
 
     email: np.ndarray
@@ -247,11 +279,27 @@ def _topic_codes_of_campaigns(
     return per_camp.to_numpy(np.int64)[codes]
 
 
+def _first_copies(event_key, email, topic, ts) -> np.ndarray:
+    """Positions of the rows kept: one per ``(event_key, email, topic)``, its earliest copy
+    (by ``ts``; ``ts`` None keeps the first row). Only the rows whose ``event_key`` repeats
+    (a few percent) are sorted; the others are kept as they are."""
+    repeated = pd.Series(event_key).duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return np.arange(len(event_key))
+    idx = np.flatnonzero(repeated)
+    t = np.zeros(len(idx), np.int64) if ts is None else ts[idx]
+    order = idx[np.lexsort((idx, t, topic[idx], email[idx], event_key[idx]))]
+    k, e, tp = event_key[order], email[order], topic[order]
+    first = np.r_[True, (k[1:] != k[:-1]) | (e[1:] != e[:-1]) | (tp[1:] != tp[:-1])]
+    return np.sort(np.concatenate([np.flatnonzero(~repeated), order[first]]))
+
+
 def encode_events(
     events: pd.DataFrame, topic_of_campaign: pd.Series, *, topics: pd.Index | None = None
 ) -> EventCodes:
     """Seed §2 / §9 steps 1 and 3: normalise e-mails, map ``campaign -> topic``, timestamps to
-    UTC, and keep one row per ``(msg_id, event_type)`` ("all event counts are unique per message").
+    UTC, and keep one row per ``(email, topic, msg_id, event_type)`` ("all event counts are
+    unique per message"), at the time of its earliest copy.
 
     ``events`` needs ``msg_id, email, event_type, campaign_id`` and optionally ``event_ts``
     (columns may be categoricals, which makes this fast on large data).
@@ -269,15 +317,18 @@ def encode_events(
         np.issubdtype(msg.dtype, np.integer) and len(msg) and 0 <= msg.min() and msg.max() < 2**59
     ):  # integer ids (the loader's codes) are used as they are; anything else is factorised
         msg, _ = pd.factorize(events["msg_id"])
-    keep = ~pd.Series(msg.astype(np.int64) * len(EVENT_TYPES) + etype).duplicated().to_numpy()
+    msg = msg.astype(np.int64)
     ts_ns = None
     as_of = None
+    ts_all = None
     if "event_ts" in events.columns:
         ts_all, missing, bad = parse_utc_ns(events["event_ts"])
         if bad.any():
             raise ValueError(f"cannot parse event_ts (rows {np.flatnonzero(bad)[:5]})")
         ts_all = np.where(missing, np.iinfo(np.int64).min, ts_all)  # NaT
         as_of = pd.Timestamp(int(ts_all.max()), tz="UTC") if n_raw else None
+    keep = _first_copies(msg * len(EVENT_TYPES) + etype, email_codes, topic, ts_all)
+    if ts_all is not None:
         ts_ns = ts_all[keep]
     return EventCodes(
         email=email_codes[keep],
@@ -295,7 +346,8 @@ def encode_events(
 def encode_signups(signups: pd.DataFrame | None, topic_of_campaign: pd.Series, codes: EventCodes):
     """Map the signups table to ``(email code, topic code, ts_ns)`` in the events' code books.
 
-    E-mails absent from the events extend ``codes.emails`` (they are owners without sends).
+    E-mails absent from the events extend ``codes.emails`` (they are owners without sends); the
+    code book stays sorted, so ``codes.email`` is re-coded then.
     Returns ``(email, topic, ts_ns)`` arrays (``ts_ns`` None without ``signup_ts``).
     """
     if signups is None or len(signups) == 0:
@@ -304,10 +356,15 @@ def encode_signups(signups: pd.DataFrame | None, topic_of_campaign: pd.Series, c
     raw, uniq = normalize_emails(signups["email"])
     idx = codes.emails.get_indexer(uniq)
     new = idx < 0
-    if new.any():
-        extra = uniq[new]
+    if new.any():  # extend the code book, keep it sorted: re-code the events' e-mails
+        import pyarrow as pa
+
         idx[new] = len(codes.emails) + np.arange(new.sum())
-        codes.emails = codes.emails.append(pd.Index(extra, dtype=object))
+        book = pa.array(
+            np.concatenate([codes.emails.to_numpy(), uniq[new].to_numpy()]), pa.string()
+        )
+        recoded, codes.emails = _sorted_book(book, np.concatenate([codes.email, idx]))
+        codes.email, idx = recoded[: len(codes.email)], recoded[len(codes.email) :]
     email = idx[raw]
     topic = _topic_codes_of_campaigns(
         signups["campaign_id"],
@@ -368,9 +425,8 @@ def aggregate_pairs(
     if ts is not None:
         is_open = et == _OPEN
         np.maximum.at(last_open, pe[is_open], ts[is_open])
-    last_open_ts = pd.to_datetime(
-        np.where(last_open == np.iinfo(np.int64).min, np.iinfo(np.int64).min, last_open), utc=True
-    )
+    # int64 min is NaT: view as datetime64[ns] (no per-element parsing), then mark as UTC
+    last_open_ts = pd.DatetimeIndex(last_open.view("datetime64[ns]")).tz_localize("UTC")
     email_code = puniq // n_t
     topic_code = puniq % n_t
     return pd.DataFrame(
@@ -390,13 +446,18 @@ def aggregate_pairs(
 
 @dataclass
 class SignupCounts:
-    """Result of :func:`count_pairs`: the per-(email, topic) table and the topic priors."""
+    """Result of :func:`count_pairs` (or of an engine, :func:`bayes.engines.count_signups`): the
+    per-(email, topic) table, the topic priors, the as-of time (latest ``event_ts``), raw and
+    unique event counts, the input ``sources``, stage ``timings`` (s) and the ``engine``."""
 
     pairs: pd.DataFrame
     topics: pd.DataFrame
     as_of: pd.Timestamp | None
     n_events: int
     n_unique_events: int
+    sources: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    engine: str = "pandas"
 
 
 def count_pairs(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import Column, InputError, read_table, row_numbers, validate_frame
-from bayes.signup.counting import EVENT_TYPES, campaign_topics, parse_utc_ns
+from bayes.signup.counting import EVENT_TYPES, WHITESPACE, campaign_topics, parse_utc_ns
 
 __all__ = [
     "CAMPAIGN_COLUMNS",
@@ -113,7 +113,7 @@ def _categorical(arr, *, source: str, column: str, strip_blank: bool = True) -> 
     codes = arr.indices.to_numpy(zero_copy_only=False)
     bad_value = np.zeros(len(values), bool)
     if strip_blank and len(values):
-        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0)
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim(values, characters=WHITESPACE)), 0)
         bad_value = np.asarray(blank.fill_null(True).to_numpy(zero_copy_only=False))
     null = np.asarray(arr.indices.is_null().to_numpy(zero_copy_only=False))
     bad = null.copy()
@@ -159,10 +159,10 @@ def _emails(arr, *, source: str, column: str = "email") -> pd.Categorical:
     """E-mails as a Categorical of **normalised** addresses (seed §2: ``lower().strip()``).
 
     Arrow's C++ ``dictionary_encode`` factorises the rows; only the dictionary's unique values
-    are normalised (``utf8_lower``, ``utf8_trim_whitespace``) and re-factorised, which merges
-    spellings of one address; the row codes are mapped through that small table (no Python
-    string per row). Categories are in order of first appearance. Missing or blank values
-    raise :class:`InputError` naming the rows.
+    are normalised (``utf8_lower``, ``utf8_trim`` of :data:`~bayes.signup.counting.WHITESPACE`)
+    and re-factorised, which merges spellings of one address; the row codes are mapped through
+    that small table (no Python string per row). Categories are in order of first appearance
+    (counting sorts them). Missing or blank values raise :class:`InputError` naming the rows.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -175,7 +175,7 @@ def _emails(arr, *, source: str, column: str = "email") -> pd.Categorical:
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = arr.cast(pa.string())
     raw = pc.dictionary_encode(arr)
-    norm = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.utf8_lower(raw.dictionary)))
+    norm = pc.dictionary_encode(pc.utf8_trim(pc.utf8_lower(raw.dictionary), characters=WHITESPACE))
     merged = norm.indices.to_numpy(zero_copy_only=False).astype(np.int32)
     blank = np.asarray(pc.equal(pc.utf8_length(norm.dictionary), 0).to_numpy(zero_copy_only=False))
     null = raw.indices.null_count > 0
@@ -276,8 +276,19 @@ def validate_events(table, *, source: str = "<events>", columns=None) -> pd.Data
     return pd.DataFrame({c: out[c] for c in EVENT_COLUMNS})
 
 
-def read_events(path: str | Path) -> pd.DataFrame:
-    """Read and validate the events file (CSV or Parquet); see :func:`validate_events`."""
+def read_events(path: str | Path, *, engine=None) -> pd.DataFrame:
+    """Read and validate the events file (CSV or Parquet); see :func:`validate_events`.
+
+    With a SQL ``engine`` (``"duckdb"``, ``"spark"`` or a :class:`bayes.engines.EngineSpec`)
+    the engine reads the rows — from anything it reaches: globs, folders of Parquet files,
+    data-lake URIs — and they are validated here as from a file.
+    """
+    if engine is not None and getattr(engine, "name", engine) != "pandas":
+        from bayes.engines import resolve_engine
+        from bayes.engines.signup import read_event_columns
+
+        table, header, label = read_event_columns(path, resolve_engine(engine))
+        return validate_events(table, source=label, columns=header)
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", source=path)
@@ -319,10 +330,26 @@ def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.Data
 
 
 def read_signups(path_or_frame, *, source: str | None = None) -> pd.DataFrame:
-    """Read/validate the signups table (``email, campaign_id, signup_ts``)."""
+    """Read/validate the signups table (``email, campaign_id, signup_ts``). An empty table is
+    a normal state (no signups yet) and is accepted; e-mails blank after normalisation are
+    refused like in the events."""
     if isinstance(path_or_frame, pd.DataFrame):
-        return validate_frame(path_or_frame, SIGNUP_COLUMNS, source=source or "<signups>")
-    return read_table(path_or_frame, SIGNUP_COLUMNS)
+        source = source or "<signups>"
+        df = validate_frame(path_or_frame, SIGNUP_COLUMNS, source=source, allow_empty=True)
+    else:
+        source = str(path_or_frame)
+        df = read_table(path_or_frame, SIGNUP_COLUMNS, allow_empty=True)
+    if len(df):
+        norm = df["email"].astype(str).str.lower().str.strip(WHITESPACE)
+        blank = (norm == "").to_numpy()
+        if blank.any():
+            raise InputError(
+                "missing or blank values are not allowed",
+                source=source,
+                column="email",
+                rows=row_numbers(blank, df.index, limit=20),
+            )
+    return df
 
 
 @dataclass
@@ -350,19 +377,25 @@ def _check_campaign_refs(ids: pd.Series, known: pd.Index, *, source: str) -> Non
         )
 
 
-def load_inputs(events, campaigns, signups=None) -> SignupInputs:
-    """Load and cross-validate events, campaigns and (optionally) signups.
+def load_inputs(events, campaigns, signups=None, *, engine=None) -> SignupInputs:
+    """Load and cross-validate events, campaigns and (optionally) signups into memory.
 
     Each argument is a path (CSV/Parquet) or a pandas DataFrame. Campaign ids referenced by
-    the events or the signups must exist in the campaigns table.
+    the events or the signups must exist in the campaigns table. The events file is read by
+    ``engine`` when given, else by the active engine of :func:`bayes.engines.use_engine` (so
+    ``--engine`` reaches it), else by PyArrow (see :func:`read_events`); to count without
+    loading the events into memory use :func:`bayes.engines.count_signups`.
     """
+    from bayes.engines import active_engine
+
+    engine = engine if engine is not None else active_engine()
     src = {}
     if isinstance(events, pd.DataFrame):
         src["events"] = "<events>"
         ev = validate_events(events, source="<events>")
     else:
         src["events"] = str(events)
-        ev = read_events(events)
+        ev = read_events(events, engine=engine)
     src["campaigns"] = "<campaigns>" if isinstance(campaigns, pd.DataFrame) else str(campaigns)
     camp, topic_of = read_campaigns(campaigns)
     known = pd.Index(camp["campaign_id"].astype(str))

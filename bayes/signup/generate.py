@@ -27,7 +27,14 @@ import pandas as pd
 
 from bayes.signup.counting import EVENT_TYPES
 
-__all__ = ["TOPIC_NAMES", "SyntheticSignupData", "generate_signup_data", "write_signup_data"]
+__all__ = [
+    "TOPIC_NAMES",
+    "SignupFiles",
+    "SyntheticSignupData",
+    "generate_signup_data",
+    "write_signup_data",
+    "write_signup_files",
+]
 
 TOPIC_NAMES: tuple[str, ...] = (
     "Mortgage",
@@ -89,44 +96,26 @@ def _ts_strings(ts_ns: np.ndarray, zoned: np.ndarray, offset_idx: np.ndarray):
     return pd.arrays.ArrowStringArray(out.cast(pa.large_string()).cast(pa.string()))
 
 
-def generate_signup_data(
-    n_recipients: int = 5000,
-    n_topics: int = 5,
-    *,
-    seed: int = 0,
-    sends_mean: float = 4.0,
-    topics_per_recipient: float = 1.8,
-    duplicate_rate: float = 0.05,
-    dirty_email_rate: float = 0.15,
-    zoned_rate: float = 0.3,
-    organic_owner_rate: float = 0.01,
-    unsubscribe_rate: float = 0.004,
-    complaint_rate: float = 0.001,
-    start: str = "2025-01-01",
-) -> SyntheticSignupData:
-    """Generate events, campaigns and signups for ``n_recipients`` over ``n_topics`` topics.
+@dataclass(frozen=True)
+class _Dirt:
+    """The generator's knobs (see :func:`generate_signup_data`)."""
 
-    Each recipient is mailed in ``1 + Poisson(topics_per_recipient - 1)`` topics, each with
-    ``1 + Poisson(sends_mean - 1)`` sends spaced ``1 + Exp(6)`` days apart. A send is opened
-    (always when clicked), clicked with ``p_click`` and each click signs up with ``p_sc``; a
-    signup is logged in the events only (40%), the table only (30%) or both (30%).
-    About 10 events per recipient result.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    sends_mean: float = 4.0
+    topics_per_recipient: float = 1.8
+    duplicate_rate: float = 0.05
+    dirty_email_rate: float = 0.15
+    zoned_rate: float = 0.3
+    organic_owner_rate: float = 0.01
+    unsubscribe_rate: float = 0.004
+    complaint_rate: float = 0.001
+    start: str = "2025-01-01"
 
-    if not 1 <= n_topics <= len(TOPIC_NAMES):
-        raise ValueError(f"n_topics must be in 1..{len(TOPIC_NAMES)}, got {n_topics}")
-    if n_recipients < 1:
-        raise ValueError("n_recipients must be >= 1")
-    rng = np.random.default_rng(seed)
-    topics = np.array(TOPIC_NAMES[:n_topics], dtype=object)
-    t0_ns = pd.Timestamp(start, tz="UTC").value
 
-    # ---- topic truth: concentrations away from the seed's 2
-    topic_truth = pd.DataFrame(
+def _topic_truth(rng: np.random.Generator, n_topics: int) -> pd.DataFrame:
+    """Per-topic Beta means and concentrations, away from the seed's ``kappa = 2``."""
+    return pd.DataFrame(
         {
-            "topic": topics,
+            "topic": np.array(TOPIC_NAMES[:n_topics], dtype=object),
             "mu_click": rng.uniform(0.03, 0.15, n_topics),
             "kappa_click": rng.uniform(8.0, 40.0, n_topics),
             "mu_sc": rng.uniform(0.05, 0.30, n_topics),
@@ -134,10 +123,15 @@ def generate_signup_data(
         }
     )
 
-    # ---- campaigns: 4 per topic with varying ways of carrying the topic
-    n_camp = 4
-    ct = np.repeat(np.arange(n_topics), n_camp)
-    cj = np.tile(np.arange(n_camp), n_topics)
+
+_N_CAMP = 4  # campaigns per topic
+
+
+def _campaigns(n_topics: int) -> pd.DataFrame:
+    """4 campaigns per topic with varying ways of carrying the topic (no randomness)."""
+    topics = np.array(TOPIC_NAMES[:n_topics], dtype=object)
+    ct = np.repeat(np.arange(n_topics), _N_CAMP)
+    cj = np.tile(np.arange(_N_CAMP), n_topics)
     cids = np.array([f"CMP{t:02d}{j}" for t, j in zip(ct, cj, strict=True)], dtype=object)
     tn = topics[ct]
     seps = np.where(ct % 2 == 0, " - ", ": ")
@@ -155,7 +149,7 @@ def generate_signup_data(
     nameonly = (cj == 0) & (ct % 2 == 1)
     subject = np.where(nameonly, "Don't miss out!", subject).astype(object)
     name = np.where(nameonly, tn + ": spring push", name).astype(object)
-    campaigns = pd.DataFrame(
+    return pd.DataFrame(
         {
             "campaign_id": cids,
             "name": name,
@@ -164,10 +158,41 @@ def generate_signup_data(
         }
     )
 
+
+@dataclass
+class _Block:
+    events: pd.DataFrame
+    signups: pd.DataFrame
+    truth: pd.DataFrame
+    n_sends: int
+
+
+def _recipients(
+    rng: np.random.Generator,
+    first_id: int,
+    n_recipients: int,
+    topic_truth: pd.DataFrame,
+    first_msg: int,
+    dirt: _Dirt,
+    *,
+    keep_table_valid: bool,
+) -> _Block:
+    """Events, signups and truth of recipients ``first_id .. first_id + n_recipients - 1``;
+    message ids start at ``first_msg``. ``keep_table_valid`` adds one organic owner when no
+    signup was drawn (the single-shot generator has always done so)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_topics = len(topic_truth)
+    topics = topic_truth["topic"].to_numpy(dtype=object)
+    cids = _campaigns(n_topics)["campaign_id"].to_numpy(dtype=object)
+    n_camp = _N_CAMP
+    t0_ns = pd.Timestamp(dirt.start, tz="UTC").value
+
     # ---- recipients and their topics
-    rid = np.arange(n_recipients)
+    rid = first_id + np.arange(n_recipients)
     domain = rng.choice(len(DOMAINS), size=n_recipients, p=DOMAIN_WEIGHTS)
-    k = np.minimum(1 + rng.poisson(topics_per_recipient - 1, n_recipients), n_topics)
+    k = np.minimum(1 + rng.poisson(dirt.topics_per_recipient - 1, n_recipients), n_topics)
     chosen = np.argsort(rng.random((n_recipients, n_topics)), axis=1) < k[:, None]
     p_rec, p_topic = np.nonzero(chosen)
     n_pairs = len(p_rec)
@@ -176,7 +201,7 @@ def generate_signup_data(
     ms, ks = tt["mu_sc"].to_numpy()[p_topic], tt["kappa_sc"].to_numpy()[p_topic]
     p_click = rng.beta(mc * kc, (1 - mc) * kc)
     p_sc = rng.beta(ms * ks, (1 - ms) * ks)
-    n_sends = 1 + rng.poisson(sends_mean - 1, n_pairs)
+    n_sends = 1 + rng.poisson(dirt.sends_mean - 1, n_pairs)
 
     # ---- sends
     s_pair = np.repeat(np.arange(n_pairs), n_sends)
@@ -196,8 +221,8 @@ def generate_signup_data(
     signed = clicked & (rng.random(n_s) < p_sc[s_pair])
     signup_ts = click_ts + (rng.uniform(1, 120, n_s) * _NS_MIN).astype(np.int64)
     channel = rng.choice(3, size=n_s, p=(0.4, 0.3, 0.3))  # 0 events, 1 table, 2 both
-    unsub = rng.random(n_s) < unsubscribe_rate
-    complaint = rng.random(n_s) < complaint_rate
+    unsub = rng.random(n_s) < dirt.unsubscribe_rate
+    complaint = rng.random(n_s) < dirt.complaint_rate
     later_ts = send_ts + (rng.uniform(1, 1440, n_s) * _NS_MIN).astype(np.int64)
 
     # ---- events (codes index EVENT_TYPES: send, open, click, signup, unsubscribe, complaint)
@@ -212,7 +237,7 @@ def generate_signup_data(
     ev_send = np.concatenate([np.flatnonzero(m) for m, _, _ in parts])
     ev_type = np.concatenate([np.full(m.sum(), c, np.int8) for m, c, _ in parts])
     ev_ts = np.concatenate([ts[m] for m, _, ts in parts])
-    dup = np.flatnonzero(rng.random(len(ev_send)) < duplicate_rate)
+    dup = np.flatnonzero(rng.random(len(ev_send)) < dirt.duplicate_rate)
     ev_send = np.concatenate([ev_send, ev_send[dup]])
     ev_type = np.concatenate([ev_type, ev_type[dup]])
     ev_ts = np.concatenate([ev_ts, ev_ts[dup] + rng.integers(1, 120, len(dup)) * 10**9])
@@ -236,14 +261,15 @@ def generate_signup_data(
         ]
     )
     ev_rec = p_rec[s_pair[ev_send]]
-    dirty = rng.random(n_ev) < dirty_email_rate
+    dirty = rng.random(n_ev) < dirt.dirty_email_rate
     variant = np.where(dirty, rng.integers(1, 3, n_ev), 0)
-    email_cats = pd.Index(np.asarray(variants.to_pylist(), dtype=object))
     events = pd.DataFrame(
         {
             "msg_id": pd.arrays.ArrowStringArray(
                 pc.binary_join_element_wise(
-                    "m", pc.utf8_lpad(pc.cast(pa.array(ev_send), pa.string()), 9, "0"), ""
+                    "m",
+                    pc.utf8_lpad(pc.cast(pa.array(first_msg + ev_send), pa.string()), 9, "0"),
+                    "",
                 )
             ),
             # plain strings, as real exports have them (a categorical with millions of
@@ -253,7 +279,7 @@ def generate_signup_data(
             ),
             "event_type": pd.Categorical.from_codes(ev_type, list(EVENT_TYPES)),
             "event_ts": _ts_strings(
-                ev_ts, rng.random(n_ev) < zoned_rate, rng.integers(0, len(OFFSETS), n_ev)
+                ev_ts, rng.random(n_ev) < dirt.zoned_rate, rng.integers(0, len(OFFSETS), n_ev)
             ),
             "campaign_id": pd.Categorical.from_codes(s_camp[ev_send], cids),
         }
@@ -261,7 +287,7 @@ def generate_signup_data(
 
     # ---- signups table: logged signups (channel table/both) plus organic owners
     tab = np.flatnonzero(signed & (channel != 0))
-    organic = np.flatnonzero(rng.random(n_pairs) < organic_owner_rate)
+    organic = np.flatnonzero(rng.random(n_pairs) < dirt.organic_owner_rate)
     org_ts = t0_ns - (rng.uniform(1, 300, len(organic)) * _NS_DAY).astype(np.int64)
     su_rec = np.concatenate([p_rec[s_pair[tab]], p_rec[organic]])
     su_camp = np.concatenate(
@@ -269,20 +295,23 @@ def generate_signup_data(
     )
     su_ts = np.concatenate([signup_ts[tab], org_ts])
     n_su = len(su_rec)
-    su_variant = np.where(rng.random(n_su) < dirty_email_rate, rng.integers(1, 3, n_su), 0)
+    su_variant = np.where(rng.random(n_su) < dirt.dirty_email_rate, rng.integers(1, 3, n_su), 0)
     signups = pd.DataFrame(
         {
-            "email": email_cats[su_variant * n_recipients + su_rec].astype(object),
+            "email": np.asarray(
+                variants.take(pa.array(su_variant * n_recipients + su_rec)).to_pylist(),
+                dtype=object,
+            ),
             "campaign_id": cids[su_camp],
             "signup_ts": _ts_strings(
-                su_ts, rng.random(n_su) < zoned_rate, rng.integers(0, len(OFFSETS), n_su)
+                su_ts, rng.random(n_su) < dirt.zoned_rate, rng.integers(0, len(OFFSETS), n_su)
             ),
         }
     )
-    if n_su == 0:  # keep the table valid (one organic owner)
+    if n_su == 0 and keep_table_valid:  # one organic owner (an empty table is valid too)
         signups = pd.DataFrame(
             {
-                "email": [str(email_cats[p_rec[0]])],
+                "email": [base[int(p_rec[0])].as_py()],
                 "campaign_id": [cids[p_topic[0] * n_camp]],
                 "signup_ts": [pd.Timestamp(t0_ns - _NS_DAY, tz="UTC").isoformat()],
             }
@@ -293,7 +322,7 @@ def generate_signup_data(
     is_organic[organic] = True
     truth = pd.DataFrame(
         {
-            "email": np.asarray(base.to_pylist(), dtype=object)[p_rec],
+            "email": np.asarray(base.take(pa.array(p_rec)).to_pylist(), dtype=object),
             "topic": topics[p_topic],
             "sends": n_sends,
             "p_click": p_click,
@@ -302,7 +331,58 @@ def generate_signup_data(
             "organic_owner": is_organic,
         }
     )
-    return SyntheticSignupData(events, campaigns, signups, truth, topic_truth)
+    return _Block(events, signups, truth, n_s)
+
+
+def _check_sizes(n_recipients: int, n_topics: int) -> None:
+    if not 1 <= n_topics <= len(TOPIC_NAMES):
+        raise ValueError(f"n_topics must be in 1..{len(TOPIC_NAMES)}, got {n_topics}")
+    if n_recipients < 1:
+        raise ValueError("n_recipients must be >= 1")
+
+
+def generate_signup_data(
+    n_recipients: int = 5000,
+    n_topics: int = 5,
+    *,
+    seed: int = 0,
+    sends_mean: float = 4.0,
+    topics_per_recipient: float = 1.8,
+    duplicate_rate: float = 0.05,
+    dirty_email_rate: float = 0.15,
+    zoned_rate: float = 0.3,
+    organic_owner_rate: float = 0.01,
+    unsubscribe_rate: float = 0.004,
+    complaint_rate: float = 0.001,
+    start: str = "2025-01-01",
+) -> SyntheticSignupData:
+    """Generate events, campaigns and signups for ``n_recipients`` over ``n_topics`` topics.
+
+    Each recipient is mailed in ``1 + Poisson(topics_per_recipient - 1)`` topics, each with
+    ``1 + Poisson(sends_mean - 1)`` sends spaced ``1 + Exp(6)`` days apart. A send is opened
+    (always when clicked), clicked with ``p_click`` and each click signs up with ``p_sc``; a
+    signup is logged in the events only (40%), the table only (30%) or both (30%).
+    About 10 events per recipient result, all held in memory (about 350 bytes per event at
+    the peak); :func:`write_signup_files` writes any size in blocks with constant memory.
+    """
+    _check_sizes(n_recipients, n_topics)
+    dirt = _Dirt(
+        sends_mean=sends_mean,
+        topics_per_recipient=topics_per_recipient,
+        duplicate_rate=duplicate_rate,
+        dirty_email_rate=dirty_email_rate,
+        zoned_rate=zoned_rate,
+        organic_owner_rate=organic_owner_rate,
+        unsubscribe_rate=unsubscribe_rate,
+        complaint_rate=complaint_rate,
+        start=start,
+    )
+    rng = np.random.default_rng(seed)
+    topic_truth = _topic_truth(rng, n_topics)
+    block = _recipients(rng, 0, n_recipients, topic_truth, 0, dirt, keep_table_valid=True)
+    return SyntheticSignupData(
+        block.events, _campaigns(n_topics), block.signups, block.truth, topic_truth
+    )
 
 
 def write_signup_data(
@@ -320,3 +400,71 @@ def write_signup_data(
     for name in ("events", "campaigns", "signups", "truth", "topic_truth"):
         paths[name] = write_table(getattr(data, name), out / f"{name}.{fmt}")
     return paths
+
+
+@dataclass
+class SignupFiles:
+    """What :func:`write_signup_files` wrote: the paths and the row counts."""
+
+    paths: dict[str, Path]
+    rows: dict[str, int]
+
+    @property
+    def n_events(self) -> int:
+        return self.rows["events"]
+
+
+def write_signup_files(
+    out_dir: str | Path,
+    n_recipients: int,
+    n_topics: int = 5,
+    *,
+    seed: int = 0,
+    fmt: str = "parquet",
+    block_recipients: int = 100_000,
+    progress: bool | None = None,
+    **dirt,
+) -> SignupFiles:
+    """Generate and write ``events``, ``campaigns``, ``signups``, ``truth`` and ``topic_truth``
+    block by block: memory stays that of one block of ``block_recipients`` recipients (about
+    1M events, 0.5 GB) whatever ``n_recipients`` is, so 100M events (10M recipients) are
+    written on a laptop. Each block is one Parquet row group (or CSV rows under one header);
+    the five files are replaced together at the end (:class:`bayes.engines.writers.ChunkedTables`).
+
+    The topic truth and block 0 come from ``numpy.random.default_rng(seed)`` exactly as in
+    :func:`generate_signup_data`, so with ``n_recipients <= block_recipients`` the files hold the
+    same data as ``write_signup_data(generate_signup_data(n_recipients, n_topics, seed=seed))``;
+    block ``b >= 1`` draws from ``default_rng([seed, b])``. Same arguments, same files.
+    ``dirt`` takes the keyword arguments of :func:`generate_signup_data`.
+    """
+    from bayes.engines.writers import ChunkedTables
+    from bayes.progress import progress as bar
+
+    _check_sizes(n_recipients, n_topics)
+    if block_recipients < 1:
+        raise ValueError("block_recipients must be >= 1")
+    settings = _Dirt(**dirt)
+    rng = np.random.default_rng(seed)
+    topic_truth = _topic_truth(rng, n_topics)
+    n_blocks = -(-n_recipients // block_recipients)
+    first_msg = 0
+    with ChunkedTables(out_dir, fmt) as out:
+        for b in bar(range(n_blocks), total=n_blocks, desc="generate", enabled=progress):
+            first = b * block_recipients
+            size = min(block_recipients, n_recipients - first)
+            block = _recipients(
+                rng if b == 0 else np.random.default_rng([seed, b]),
+                first,
+                size,
+                topic_truth,
+                first_msg,
+                settings,
+                keep_table_valid=n_blocks == 1,
+            )
+            first_msg += block.n_sends
+            for name in ("events", "signups", "truth"):
+                out.append(name, getattr(block, name))
+            del block
+        out.append("campaigns", _campaigns(n_topics))
+        out.append("topic_truth", topic_truth)
+    return SignupFiles(dict(out.paths), dict(out.rows))

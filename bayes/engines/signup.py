@@ -1,0 +1,351 @@
+"""Seed 003 §2 counting on DuckDB or Spark: validation and the pair table in one SQL definition.
+
+:func:`count_signups` is ``load_inputs`` + ``count_pairs`` of :mod:`bayes.signup` run by an
+engine, straight from the files: the events are never loaded into Python, only the pair table
+(one row per ``(email, topic)``) comes back. The rules are those of the pandas reference
+(:mod:`bayes.signup.counting`), written as SQL:
+
+1. e-mails and event types ``lower()``-ed and stripped of :data:`~bayes.signup.counting.WHITESPACE`;
+   timestamps to UTC microseconds (naive = UTC, zoned converted);
+2. ``campaign_id -> topic`` from the campaigns table (its ``topic`` column, else parsed from
+   subject/name by :func:`~bayes.signup.counting.campaign_topics` — the campaigns table is small,
+   so it is read once into Python and the map is joined in as a table);
+3. one event per ``(email, topic, event_type, msg_id)``, at its earliest copy;
+4. per ``(email, topic)``: sends, clicks, a signup event, an unsubscribe/complaint, the last
+   open; full outer join with the distinct ``(email, topic)`` of the signups table;
+5. rows sorted by e-mail, then topic (campaigns-table order).
+
+Inputs are validated first, with the pandas loader's messages: the file, the column and the
+rows (CSV line numbers, or row + 2 in Parquet, as :func:`bayes.io.row_numbers`) — on Spark,
+which has no row order, the number of rows and example values instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayes.engines import EngineSpec, resolve_engine
+from bayes.engines.backends import Source, connect, source_of
+from bayes.engines.checks import Check, Table, require_columns, validate
+from bayes.engines.sql import DIALECTS, Dialect
+from bayes.io import InputError
+from bayes.signup.counting import EVENT_TYPES, SignupCounts
+from models.signup import PRIOR_CLAMP, topic_priors
+
+__all__ = ["count_signups", "read_event_columns"]
+
+_EVENTS, _SIGNUPS, _TOPICS, _CAMPAIGNS = (
+    "bayes_events",
+    "bayes_signups",
+    "bayes_topics",
+    "bayes_campaigns",
+)
+_EVENT_COLUMNS = ("msg_id", "email", "event_type", "event_ts", "campaign_id")
+_SIGNUP_COLUMNS = ("email", "campaign_id", "signup_ts")
+
+
+# ----------------------------------------------------------------------------- SQL
+
+
+def _events_select(d: Dialect, table: str, extra: str = "") -> str:
+    """The events as the checks see them: problem flags, the event type's code
+    (:data:`~bayes.signup.counting.EVENT_TYPES` order; NULL if unknown), UTC µs, topic."""
+    return f"""
+    SELECT
+      src.msg_id IS NULL AS msg_id_missing,
+      {d.blank("src.email")} AS email_blank,
+      {d.code("src.event_type", EVENT_TYPES)} AS et,
+      CAST(src.event_type AS STRING) AS event_type_raw,
+      {d.blank("src.event_type")} AS type_blank,
+      src.event_ts IS NULL AS ts_missing,
+      {d.utc_micros("src.event_ts")} AS ts,
+      CAST(src.campaign_id AS STRING) AS campaign_id,
+      {d.blank("src.campaign_id")} AS campaign_blank,
+      t.topic_idx{extra}
+    FROM {table} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id"""
+
+
+def _signups_select(d: Dialect, table: str, extra: str = "") -> str:
+    """The signups table with normalised columns, joined to the topic of its campaign."""
+    return f"""
+    SELECT
+      src.email IS NULL AS email_missing,
+      {d.normalized("src.email")} AS email,
+      CAST(src.campaign_id AS STRING) AS campaign_id,
+      src.signup_ts IS NULL AS ts_missing,
+      {d.utc_micros("src.signup_ts")} AS ts,
+      t.topic_idx{extra}
+    FROM {table} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id"""
+
+
+#: the checks of :func:`bayes.signup.data.validate_events` and ``load_inputs``, in their order
+_EVENT_CHECKS = (
+    Check("msg_id", "msg_id", "msg_id_missing", "missing values are not allowed"),
+    Check("email", "email", "email_blank", "missing or blank values are not allowed"),
+    Check("ts_bad", "event_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
+    Check("ts_missing", "event_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
+    Check("campaign", "campaign_id", "campaign_blank", "missing or blank values are not allowed"),
+    Check("type_blank", "event_type", "type_blank", "missing or blank values are not allowed"),
+    Check(
+        "type_unknown",
+        "event_type",
+        "et IS NULL AND NOT type_blank",
+        "unknown value(s) {values}; expected one of " + str(list(EVENT_TYPES)),
+        values="event_type_raw",
+        sort_values=True,
+    ),
+    Check(
+        "campaign_unknown",
+        "campaign_id",
+        "topic_idx IS NULL",
+        "campaign_id(s) {values} are not in the campaigns table",
+        values="campaign_id",
+    ),
+)
+#: the checks of :func:`bayes.signup.data.read_signups` and ``load_inputs``
+_SIGNUP_CHECKS = (
+    Check("email", "email", "email_missing", "missing values (NaN/empty) are not allowed"),
+    Check(
+        "campaign",
+        "campaign_id",
+        "campaign_id IS NULL",
+        "missing values (NaN/empty) are not allowed",
+    ),
+    Check("ts_missing", "signup_ts", "ts_missing", "missing values (NaN/empty) are not allowed"),
+    Check("ts_bad", "signup_ts", "NOT ts_missing AND ts IS NULL", "cannot parse as a timestamp"),
+    Check("email_blank", "email", "email = ''", "missing or blank values are not allowed"),
+    Check(
+        "campaign_unknown",
+        "campaign_id",
+        "topic_idx IS NULL",
+        "campaign_id(s) {values} are not in the campaigns table",
+        values="campaign_id",
+    ),
+)
+
+
+def _pairs_sql(d: Dialect) -> str:
+    """The pair table (see the module docstring, steps 3-5). Event types are coded in
+    :data:`~bayes.signup.counting.EVENT_TYPES` order (0 send, 1 open, 2 click, 3 signup,
+    4 unsubscribe, 5 complaint); only opens need their time parsed here (the checks parsed
+    every row)."""
+    return f"""
+    WITH coded AS (
+      SELECT {d.normalized("src.email")} AS email, t.topic_idx,
+        {d.code("src.event_type", EVENT_TYPES)} AS et,
+        CAST(src.msg_id AS STRING) AS msg_id, src.event_ts
+      FROM {_EVENTS} src JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id
+    ),
+    uniq AS (
+      SELECT email, topic_idx, et, msg_id,
+        min(CASE WHEN et = 1 THEN {d.utc_micros("event_ts")} END) AS ts
+      FROM coded GROUP BY email, topic_idx, et, msg_id
+    ),
+    from_events AS (
+      SELECT email, topic_idx,
+        count(*) AS n_unique,
+        count(*) FILTER (WHERE et = 0) AS sends,
+        count(*) FILTER (WHERE et = 2) AS clicks,
+        bool_or(et = 3) AS signup_event,
+        bool_or(et >= 4) AS opted_out,
+        max(ts) AS last_open_us
+      FROM uniq GROUP BY email, topic_idx
+    ),
+    from_table AS (
+      SELECT DISTINCT email, topic_idx FROM ({_signups_select(d, _SIGNUPS)}) s
+    )
+    SELECT
+      coalesce(e.email, s.email) AS email,
+      coalesce(e.topic_idx, s.topic_idx) AS topic_idx,
+      coalesce(e.sends, 0) AS sends,
+      coalesce(e.clicks, 0) AS clicks,
+      coalesce(e.signup_event, false) AS signup_event,
+      s.email IS NOT NULL AS signup_table,
+      coalesce(e.opted_out, false) AS opted_out,
+      e.last_open_us AS last_open_us,
+      coalesce(e.n_unique, 0) AS n_unique
+    FROM from_events e FULL OUTER JOIN from_table s
+      ON e.email = s.email AND e.topic_idx = s.topic_idx
+    ORDER BY 1, 2"""
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class _Campaigns:
+    frame: pd.DataFrame
+    topic_of: pd.Series
+    topics: pd.Index
+    label: str
+
+
+def _read_campaigns(db, campaigns) -> _Campaigns:
+    """The campaigns table, read by the engine (every column a string), validated and mapped
+    to topics in Python by :func:`bayes.signup.data.read_campaigns`."""
+    from bayes.signup.data import read_campaigns
+
+    src = source_of(campaigns, what="campaigns")
+    if src.kind == "frame":
+        frame = src.location if isinstance(src.location, pd.DataFrame) else src.location.to_pandas()
+    else:
+        db.view(_CAMPAIGNS, src)
+        frame = db.arrow(f"SELECT * FROM {_CAMPAIGNS}").to_pandas()
+    df, topic_of = read_campaigns(frame, source=src.label)
+    topic_of.index = topic_of.index.astype(str)
+    topics = pd.Index(pd.unique(topic_of.dropna().to_numpy()), dtype=object)
+    return _Campaigns(df, topic_of, topics, src.label)
+
+
+def _register_topics(db, camp: _Campaigns) -> None:
+    table = pd.DataFrame(
+        {
+            "campaign_id": camp.topic_of.index.to_numpy(dtype=object),
+            "topic_idx": camp.topics.get_indexer(camp.topic_of.to_numpy()).astype(np.int32),
+        }
+    )
+    db.view(_TOPICS, Source("frame", table, "<campaign topics>"))
+
+
+_NO_SIGNUPS = pd.DataFrame({c: pd.Series([], dtype=object) for c in _SIGNUP_COLUMNS})
+
+
+def _register(db, events, signups) -> tuple[Table, Table]:
+    """Register the events and signups as views (columns checked)."""
+    ev = source_of(events, what="events")
+    require_columns(db.view(_EVENTS, ev), _EVENT_COLUMNS, ev.label)
+    su = source_of(_NO_SIGNUPS if signups is None else signups, what="signups")
+    require_columns(db.view(_SIGNUPS, su), _SIGNUP_COLUMNS, su.label)
+    return Table(ev, _EVENTS, _events_select), Table(su, _SIGNUPS, _signups_select)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def _pairs_frame(table, topics: pd.Index) -> pd.DataFrame:
+    """The engine's pair table (sorted by e-mail, topic) as the pandas reference's frame:
+    categorical e-mail (sorted categories) and topic, int64 counts, UTC ``last_open_ts``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    email = table.column("email").combine_chunks()
+    if pa.types.is_large_string(email.type):
+        email = email.cast(pa.string())
+    n = len(email)
+    if n:  # sorted rows: a new code wherever the e-mail changes
+        change = pc.not_equal(email.slice(1), email.slice(0, n - 1))
+        new = np.r_[True, np.asarray(change.to_numpy(zero_copy_only=False), bool)]
+    else:
+        new = np.zeros(0, bool)
+    codes = np.cumsum(new) - 1
+    cats = pd.Index(email.filter(pa.array(new)).to_numpy(zero_copy_only=False), dtype=object)
+
+    def ints(name):
+        return table.column(name).to_numpy().astype(np.int64)
+
+    def bools(name):
+        return np.asarray(table.column(name).to_numpy(zero_copy_only=False), bool)
+
+    last = table.column("last_open_us").cast(pa.int64())
+    seen = np.asarray(last.is_valid().to_numpy(zero_copy_only=False), bool)
+    last_ns = np.where(seen, last.fill_null(0).to_numpy() * 1000, np.iinfo(np.int64).min)
+    sig_ev, sig_tab = bools("signup_event"), bools("signup_table")
+    return pd.DataFrame(
+        {
+            "email": pd.Categorical.from_codes(codes.astype(np.int64), categories=cats),
+            "topic": pd.Categorical.from_codes(ints("topic_idx"), categories=topics),
+            "sends": ints("sends"),
+            "clicks": ints("clicks"),
+            "signed_up": (sig_ev | sig_tab).astype(np.int64),
+            "signup_event": sig_ev,
+            "signup_table": sig_tab,
+            "opted_out": bools("opted_out"),
+            "last_open_ts": pd.DatetimeIndex(last_ns.view("datetime64[ns]")).tz_localize("UTC"),
+        }
+    )
+
+
+def count_signups(
+    events,
+    campaigns,
+    signups=None,
+    *,
+    engine: str | EngineSpec | None = None,
+    clamp: tuple[float, float] = PRIOR_CLAMP,
+) -> SignupCounts:
+    """Seed 003 §9 steps 1-3 on an engine: validate, count per ``(email, topic)``, topic priors.
+
+    ``events``, ``campaigns``, ``signups`` are paths (CSV/Parquet files, globs, folders, remote
+    URIs) or DataFrames; ``signups`` may be None or empty (no signups yet). The engine is
+    ``engine`` or the active one (:func:`bayes.engines.use_engine`), else DuckDB (pandas when
+    every input is a DataFrame). Returns the same :class:`~bayes.signup.counting.SignupCounts`
+    as :func:`~bayes.signup.counting.count_pairs` on every engine, with ``sources``, ``timings``
+    (``load``: reading and validation, ``count``: the pair table) and ``engine``.
+    """
+    in_memory = all(x is None or isinstance(x, pd.DataFrame) for x in (events, campaigns, signups))
+    spec = resolve_engine(engine, in_memory=in_memory)
+    if spec.name == "pandas":
+        return _count_pandas(events, campaigns, signups, clamp)
+    d = DIALECTS[spec.name]
+    t0 = time.perf_counter()
+    with connect(spec) as db:
+        camp = _read_campaigns(db, campaigns)
+        _register_topics(db, camp)
+        ev, su = _register(db, events, signups)
+        stats = validate(db, d, ev, _EVENT_CHECKS, extra=", max(ts) AS as_of_us")
+        if stats["n_rows"] == 0:
+            raise InputError("the table is empty (no data rows)", source=ev.source.label)
+        validate(db, d, su, _SIGNUP_CHECKS)
+        t1 = time.perf_counter()
+        table = db.arrow(_pairs_sql(d))
+    pairs = _pairs_frame(table, camp.topics)
+    n_unique = int(table.column("n_unique").to_numpy().sum())
+    del table
+    t2 = time.perf_counter()
+    as_of = pd.Timestamp(int(stats["as_of_us"]) * 1000, tz="UTC")
+    sources = {"events": ev.source.label, "campaigns": camp.label}
+    if signups is not None:
+        sources["signups"] = su.source.label
+    return SignupCounts(
+        pairs=pairs,
+        topics=topic_priors(pairs, clamp=clamp),
+        as_of=as_of,
+        n_events=int(stats["n_rows"]),
+        n_unique_events=n_unique,
+        sources=sources,
+        timings={"load": t1 - t0, "count": t2 - t1},
+        engine=spec.label,
+    )
+
+
+def _count_pandas(events, campaigns, signups, clamp) -> SignupCounts:
+    from bayes.signup.counting import count_pairs
+    from bayes.signup.data import load_inputs
+
+    t0 = time.perf_counter()
+    inp = load_inputs(events, campaigns, signups, engine="pandas")
+    t1 = time.perf_counter()
+    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups, clamp=clamp)
+    counts.sources = inp.sources
+    counts.timings = {"load": t1 - t0, "count": time.perf_counter() - t1}
+    counts.engine = "pandas"
+    return counts
+
+
+def read_event_columns(events, spec: EngineSpec):
+    """The raw event columns of ``events`` read by a SQL engine, as ``(arrow table, columns,
+    label)`` for :func:`bayes.signup.data.validate_events` (the pandas loader then checks and
+    encodes them). Used by ``load_inputs(..., engine=...)``: the engine reads what it can reach
+    (globs, folders, data-lake paths); the rows come back to this process."""
+    src = source_of(events, what="events")
+    with connect(spec) as db:
+        columns = db.view(_EVENTS, src)
+        if not columns or src.kind == "frame":
+            return None, columns, src.label
+        wanted = ", ".join(c for c in _EVENT_COLUMNS if c in columns)
+        table = db.arrow(f"SELECT {wanted} FROM {_EVENTS}")
+    return table, columns, src.label

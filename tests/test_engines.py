@@ -1,0 +1,618 @@
+"""Aggregation engines: DuckDB against the pandas reference (Spark: tests/test_engines_spark.py).
+
+Parity is exact: the same pair table (values, categories, row order), the same topic priors,
+as-of time and event counts, the same audience, the same validation message (file, column,
+rows) — on generated data with its dirt plus hand-made rows for every counting rule. The rules
+themselves are pinned by hand-computed expectations, not by one engine against another.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bayes.engines import (
+    EngineSpec,
+    add_engine_flags,
+    count_signups,
+    resolve_engine,
+    retention_matrix,
+    rfm_summary,
+    use_engine,
+)
+from bayes.io import InputError
+from bayes.signup.counting import WHITESPACE
+from bayes.signup.generate import generate_signup_data, write_signup_data, write_signup_files
+
+# --------------------------------------------------------------------------- shared inputs
+
+
+def dirty_rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Hand-made rows exercising every counting rule (used with the generated data)."""
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ["H1", "H2", "H3"],
+            "name": ["h1", "Gadgets: autumn", "h3"],
+            "subject": ["[Mortgage] hello", "Don't miss", "Credit Card — Cashback"],
+            "topic": [None, None, "  "],
+        }
+    )
+    ws = WHITESPACE
+    ev = [
+        # every str.strip() character around one address, mixed case and a Latin-1 capital
+        ("h1", ws + "ZOË@Example.org" + ws, "send", "2025-02-01 10:00:00", "H1"),
+        ("h1", "zoë@example.org", " SEND ", "2025-02-01T11:00:00+01:00", "H1"),  # same event
+        ("h2", "zoë@example.org", "open", "2025-02-02T10:00:00.5Z", "H1"),
+        ("h2", "ZOË@example.org", "open", "2025-02-01T23:00:00-05:00", "H1"),  # 04:00 UTC
+        ("h2", "zoë@example.org", "open", "2025-02-02 09:59:00", "H1"),
+        ("h2", "zoë@example.org", "Click", "2025-02-02 10:01", "H1"),
+        # one msg_id logged for two addresses: each pair counts it once
+        ("h3", "amy@x.io", "send", "2025-02-03", "H2"),
+        ("h3", "bob@x.io", "send", "2025-02-03 00:00:01", "H2"),
+        ("h3", "amy@x.io", "unsubscribe", "2025-02-04T08:00:00+05:30", "H2"),
+        ("h4", "bob@x.io", "complaint", "2025-02-05 08:00:00", "H3"),
+        ("h5", "amy@x.io", "signup", "2025-02-06 08:00:00", "H3"),
+    ]
+    events = pd.DataFrame(ev, columns=["msg_id", "email", "event_type", "event_ts", "campaign_id"])
+    signups = pd.DataFrame(
+        {
+            "email": ["  AMY@x.io", "nobody@sends.to", "nobody@sends.to ", "zoë@example.org"],
+            "campaign_id": ["H3", "H1", "H1", "H2"],
+            "signup_ts": ["2025-02-06T09:00:00+09:00", "2024-01-01", "2024-01-02", "2025-03-01"],
+        }
+    )
+    return events, campaigns, signups
+
+
+def write_inputs(folder: Path, fmt: str, *, recipients: int = 900, block: int = 500) -> dict:
+    """Generated data (two blocks) with the hand-made rows appended, as files."""
+    files = write_signup_files(
+        folder / "gen", recipients, 4, seed=3, fmt="parquet", block_recipients=block
+    )
+    ev, camp, su = dirty_rows()
+    tables = {
+        "events": pd.concat([pd.read_parquet(files.paths["events"]).astype(str), ev]),
+        "campaigns": pd.concat([pd.read_parquet(files.paths["campaigns"]), camp]),
+        "signups": pd.concat([pd.read_parquet(files.paths["signups"]), su]),
+    }
+    out = {}
+    for name, df in tables.items():
+        path = folder / f"{name}.{fmt}"
+        df = df.reset_index(drop=True)
+        df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path, index=False)
+        out[name] = path
+    return out
+
+
+def assert_same_counts(a, b) -> None:
+    pd.testing.assert_frame_equal(a.pairs, b.pairs)
+    pd.testing.assert_frame_equal(a.topics, b.topics)
+    assert (a.as_of, a.n_events, a.n_unique_events) == (b.as_of, b.n_events, b.n_unique_events)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engines")
+    return {fmt: write_inputs(root / fmt, fmt) for fmt in ("csv", "parquet")}
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def test_counting_rules_by_hand():
+    """Independent truth: the hand-made rows counted by hand, on both engines."""
+    events, campaigns, signups = dirty_rows()
+    for engine in ("pandas", "duckdb"):
+        res = count_signups(events, campaigns, signups, engine=engine)
+        p = res.pairs.assign(email=res.pairs.email.astype(str), topic=res.pairs.topic.astype(str))
+        p = p.set_index(["email", "topic"])
+        assert list(p.index) == [  # sorted by e-mail, then topic in campaigns order
+            ("amy@x.io", "Gadgets"),
+            ("amy@x.io", "Credit Card"),
+            ("bob@x.io", "Gadgets"),
+            ("bob@x.io", "Credit Card"),
+            ("nobody@sends.to", "Mortgage"),
+            ("zoë@example.org", "Mortgage"),
+            ("zoë@example.org", "Gadgets"),
+        ]
+        zoe = p.loc[("zoë@example.org", "Mortgage")]
+        assert (zoe.sends, zoe.clicks, zoe.signed_up) == (1, 1, 0)  # h1 once, whatever spelling
+        # h2 open: three copies; the event's time is its earliest copy, 2025-02-02 04:00 UTC
+        assert zoe.last_open_ts == pd.Timestamp("2025-02-02 04:00:00", tz="UTC")
+        assert p.loc[("zoë@example.org", "Gadgets")].signup_table  # owner without sends
+        amy, bob = p.loc[("amy@x.io", "Gadgets")], p.loc[("bob@x.io", "Gadgets")]
+        assert (amy.sends, bob.sends) == (1, 1) and amy.opted_out and not bob.opted_out
+        cc = p.loc[("amy@x.io", "Credit Card")]
+        assert cc.signup_event and cc.signup_table and cc.signed_up == 1 and cc.sends == 0
+        assert p.loc[("bob@x.io", "Credit Card")].opted_out
+        nobody = p.loc[("nobody@sends.to", "Mortgage")]
+        assert nobody.signup_table and not nobody.signup_event and nobody.sends == 0
+        assert res.n_events == 11 and res.n_unique_events == 8
+        assert res.as_of == pd.Timestamp("2025-02-06 08:00:00", tz="UTC")
+        assert list(res.topics["topic"]) == ["Mortgage", "Gadgets", "Credit Card"]
+
+
+def test_whitespace_is_what_str_strip_removes():
+    import sys as _sys
+
+    expected = "".join(c for c in map(chr, range(_sys.maxunicode + 1)) if c.isspace())
+    assert WHITESPACE == expected
+
+
+STRINGS = [
+    "",
+    " ",
+    WHITESPACE,
+    "send",
+    " SEND ",
+    "Send\t",
+    "\u3000open",
+    "click\u00a0",
+    "signup\x1c",
+    "unknown",
+    "ZOË@Example.org",
+    "a b",
+    "x" + WHITESPACE + "y",
+    "\u2028Amy@X.io\u2029",
+    None,
+]
+
+
+def assert_string_rules(db, d) -> None:
+    """The dialect's per-row expressions (fast paths included) equal Python's rules."""
+    from bayes.engines.backends import Source
+    from bayes.signup.counting import EVENT_TYPES
+
+    frame = pd.DataFrame({"i": range(len(STRINGS)), "s": pd.Series(STRINGS, dtype=object)})
+    db.view("t_strings", Source("frame", frame, "<strings>"))
+    got = db.arrow(
+        f"SELECT i, {d.normalized('s')} AS norm, {d.blank('s')} AS blank, "
+        f"{d.code('s', EVENT_TYPES)} AS code FROM t_strings ORDER BY i"
+    ).to_pydict()
+    norm = [None if s is None else s.strip().lower() for s in STRINGS]
+    assert got["norm"] == norm
+    assert got["blank"] == [s is None or s == "" for s in norm]
+    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    assert got["code"] == [codes.get(s) for s in norm]
+
+
+def test_string_rules_on_duckdb():
+    from bayes.engines.backends import DuckDB
+    from bayes.engines.sql import DIALECTS
+
+    with DuckDB() as db:
+        assert_string_rules(db, DIALECTS["duckdb"])
+
+
+# --------------------------------------------------------------------------- parity
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duckdb_counts_equal_pandas(inputs, fmt):
+    p = inputs[fmt]
+    ref = count_signups(p["events"], p["campaigns"], p["signups"], engine="pandas")
+    got = count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
+    assert_same_counts(ref, got)
+    assert got.engine == "duckdb" and set(got.timings) == {"load", "count"}
+    assert got.sources["events"] == str(p["events"])
+    # without the signups table (None) and with an empty one
+    empty = Path(tempfile.mkdtemp()) / f"signups.{fmt}"
+    frame = pd.DataFrame({"email": [], "campaign_id": [], "signup_ts": []}, dtype=object)
+    frame.to_csv(empty, index=False) if fmt == "csv" else frame.to_parquet(empty, index=False)
+    for signups in (None, empty):
+        a = count_signups(p["events"], p["campaigns"], signups, engine="pandas")
+        b = count_signups(p["events"], p["campaigns"], signups, engine="duckdb")
+        assert_same_counts(a, b)
+        assert not b.pairs["signup_table"].any()
+
+
+def test_identical_audiences(inputs):
+    from bayes.signup.audience import AudienceRules, score
+
+    p = inputs["csv"]
+    rules = AudienceRules(goal="new", top_n=25, recency_days=40)
+    out = {}
+    for engine in ("pandas", "duckdb"):
+        with use_engine(engine):
+            out[engine] = score(p["events"], p["campaigns"], p["signups"], rules=rules)
+    pd.testing.assert_frame_equal(out["pandas"].audience, out["duckdb"].audience)
+    pd.testing.assert_frame_equal(out["pandas"].funnel, out["duckdb"].funnel)
+    assert out["duckdb"].info["engine"] == "duckdb"
+    # ties at the top-N cut exist and are broken alphabetically on both
+    aud = out["duckdb"].audience
+    assert aud.duplicated(["topic", "p_signup"]).any()
+
+
+def test_sources_globs_folders_and_frames(inputs, tmp_path):
+    p = inputs["parquet"]
+    ref = count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
+    events = pd.read_parquet(p["events"])
+    lake = tmp_path / "lake" / "events"
+    for i, part in enumerate(np.array_split(np.arange(len(events)), 3)):
+        (lake / f"day={i}").mkdir(parents=True)
+        events.iloc[part].to_parquet(lake / f"day={i}" / "part-0.parquet", index=False)
+    for source in (lake, str(lake / "*" / "*.parquet"), events):
+        got = count_signups(source, p["campaigns"], p["signups"], engine="duckdb")
+        assert_same_counts(ref, got)
+    with pytest.raises(InputError, match="file not found"):
+        count_signups(tmp_path / "nope.parquet", p["campaigns"], engine="duckdb")
+    with pytest.raises(InputError, match="no file matches"):
+        count_signups(str(tmp_path / "*.parquet"), p["campaigns"], engine="duckdb")
+    (tmp_path / "e.json").write_text("{}")
+    with pytest.raises(InputError, match="unsupported file type"):
+        count_signups(tmp_path / "e.json", p["campaigns"], engine="duckdb")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        count_signups(tmp_path / "empty.csv", p["campaigns"], engine="duckdb")
+
+
+def test_typed_parquet_timestamps(tmp_path):
+    """A Parquet event_ts that is a timestamp column (zoned, or naive = UTC)."""
+    import pyarrow as pa
+
+    events, campaigns, signups = dirty_rows()
+    ref = count_signups(events, campaigns, signups, engine="pandas")
+    ts = pd.Series(pd.to_datetime(events["event_ts"], utc=True, format="mixed"))
+    for tz in ("UTC", "Asia/Kolkata", None):
+        col = ts.dt.tz_convert(tz) if tz else ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        table = pa.Table.from_pandas(events.assign(event_ts=col.dt.as_unit("us")))
+        path = tmp_path / f"ev_{str(tz).replace('/', '_')}.parquet"
+        pq.write_table(table, path)
+        assert_same_counts(ref, count_signups(path, campaigns, signups, engine="duckdb"))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _bad_inputs():
+    events, campaigns, signups = dirty_rows()
+    cases = {}
+
+    def ev(cells):
+        bad = events.copy()
+        for (row, col), value in cells.items():
+            bad.loc[row, col] = value
+        return bad, campaigns, signups
+
+    cases["unknown event type"] = ev({(3, "event_type"): "clicked", (7, "event_type"): "x"})
+    cases["missing column"] = (events.drop(columns="msg_id"), campaigns, signups)
+    cases["unknown campaign"] = ev({(0, "campaign_id"): "zzz", (4, "campaign_id"): "yy"})
+    cases["blank e-mail"] = ev({(1, "email"): WHITESPACE})
+    cases["bad timestamp"] = ev({(2, "event_ts"): "yesterday", (5, "event_ts"): "soon"})
+    cases["missing timestamp"] = ev({(2, "event_ts"): None})
+    cases["missing msg_id"] = ev({(4, "msg_id"): None})
+    cases["blank campaign"] = ev({(6, "campaign_id"): "  "})
+    bad = campaigns.copy()
+    bad.loc[0, "subject"] = "no topic here"
+    cases["campaign without topic"] = (events, bad, signups)
+    for name, (row, col, value) in {
+        "signup campaign": (1, "campaign_id", "qq"),
+        "signup timestamp": (1, "signup_ts", "never"),
+        "signup e-mail": (2, "email", "  "),
+        "signup missing e-mail": (0, "email", None),
+    }.items():
+        su = signups.copy()
+        su.loc[row, col] = value
+        cases[name] = (events, campaigns, su)
+    cases["no data rows"] = (events.iloc[:0], campaigns, signups)
+    return cases
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_errors_name_the_same_file_column_rows(tmp_path, fmt):
+    for name, tables in _bad_inputs().items():
+        paths = []
+        for kind, df in zip(("events", "campaigns", "signups"), tables, strict=True):
+            path = tmp_path / name.replace(" ", "_") / f"{kind}.{fmt}"
+            path.parent.mkdir(exist_ok=True)
+            df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path, index=False)
+            paths.append(path)
+        messages = {}
+        for engine in ("pandas", "duckdb"):
+            with pytest.raises(InputError) as err:
+                count_signups(*paths, engine=engine)
+            messages[engine] = str(err.value)
+        assert messages["pandas"] == messages["duckdb"], name
+        assert str(paths[0].parent) in messages["duckdb"]
+
+
+def test_error_rows_are_line_numbers(tmp_path):
+    events, campaigns, signups = dirty_rows()
+    big = pd.concat([events] * 300, ignore_index=True)  # 3,300 rows, several DuckDB vectors
+    bad = [17, 1999, 3298]
+    big.loc[bad, "event_ts"] = "not a time"
+    path = tmp_path / "events.csv"
+    big.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        count_signups(path, campaigns, signups, engine="duckdb")
+    assert err.value.rows == [r + 2 for r in bad]  # header on line 1
+    assert err.value.column == "event_ts" and err.value.source == str(path)
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def test_engine_resolution():
+    assert resolve_engine(None).name == "duckdb"
+    assert resolve_engine(None, in_memory=True).name == "pandas"
+    with use_engine("spark", spark_master="local[1]"):
+        spec = resolve_engine(None, in_memory=True)
+        assert (spec.name, spec.spark_master) == ("spark", "local[1]")
+        assert resolve_engine("duckdb").name == "duckdb"
+    assert resolve_engine(None).name == "duckdb"
+    with pytest.raises(ValueError, match="unknown engine"):
+        EngineSpec("polars")
+
+
+def test_add_engine_flags_runs_the_command_on_the_engine():
+    import argparse
+
+    seen = []
+    parser = argparse.ArgumentParser()
+    with pytest.raises(RuntimeError, match="set_defaults"):
+        add_engine_flags(parser)
+    parser.set_defaults(func=lambda args: seen.append(resolve_engine(None)))
+    add_engine_flags(parser)
+    for argv, expected in (([], ("duckdb", "local[*]")), (["--engine", "pandas"], ("pandas",))):
+        args = parser.parse_args(argv)
+        args.func(args)
+        assert (seen[-1].name, seen[-1].spark_master)[: len(expected)] == expected
+    args = parser.parse_args(["--engine", "spark", "--spark-master", "spark://h:7077"])
+    assert args.func.__wrapped__ is not None
+    args = parser.parse_args(["--spark-master", "spark://h:7077"])
+    with pytest.raises(InputError, match="needs --engine spark"):
+        args.func(args)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--engine", "polars"])
+
+
+def test_cli_engines_write_identical_audiences(inputs, tmp_path):
+    p = inputs["csv"]
+    common = ["--events", str(p["events"]), "--campaigns", str(p["campaigns"])]
+    common += ["--signups", str(p["signups"]), "--top-n", "10"]
+    out = {}
+    for engine in ("pandas", "duckdb"):
+        out[engine] = tmp_path / f"{engine}.csv"
+        run = subprocess.run(
+            [sys.executable, "-m", "bayes.cli", "signup", "score", *common]
+            + ["--engine", engine, "--out", str(out[engine])],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+    assert out["pandas"].read_bytes() == out["duckdb"].read_bytes()
+    bad = subprocess.run(
+        [sys.executable, "-m", "bayes.cli", "signup", "backtest", *common[:6]]
+        + ["--spark-master", "spark://h:7077"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "needs --engine spark" in bad.stderr
+
+
+def test_load_inputs_through_an_engine_equals_pyarrow(inputs):
+    from bayes.signup.data import load_inputs
+
+    p = inputs["csv"]
+    ref = load_inputs(p["events"], p["campaigns"], p["signups"])
+    got = load_inputs(p["events"], p["campaigns"], p["signups"], engine="duckdb")
+    pd.testing.assert_frame_equal(ref.events, got.events)
+    with use_engine("duckdb"):  # the --engine flag of `signup backtest` reaches it this way
+        pd.testing.assert_frame_equal(ref.events, load_inputs(*p.values()).events)
+
+
+def test_duckdb_leaves_no_temporary_folder(inputs, monkeypatch):
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("bayes-duckdb-*"))
+    p = inputs["parquet"]
+    count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
+    with pytest.raises(InputError):
+        count_signups(p["events"], p["signups"], engine="duckdb")  # signups as campaigns
+    monkeypatch.setenv("BAYES_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(InputError, match="cannot configure DuckDB"):
+        count_signups(p["events"], p["campaigns"], engine="duckdb")
+    assert set(tmp.glob("bayes-duckdb-*")) == before
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def test_block_writer_equals_the_in_memory_generator(tmp_path):
+    data = generate_signup_data(400, 3, seed=9)
+    ref = write_signup_data(data, tmp_path / "ref", fmt="parquet")
+    got = write_signup_files(tmp_path / "blocks", 400, 3, seed=9, block_recipients=400)
+    for name in ("events", "campaigns", "signups", "truth", "topic_truth"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(ref[name]), pd.read_parquet(got.paths[name]), check_dtype=False
+        )
+
+
+def test_blocks_are_row_groups_with_distinct_ids(tmp_path):
+    got = write_signup_files(tmp_path, 1000, 3, seed=2, block_recipients=300, fmt="parquet")
+    meta = pq.ParquetFile(got.paths["events"]).metadata
+    assert meta.num_row_groups == 4 and meta.num_rows == got.n_events
+    events = pd.read_parquet(got.paths["events"])
+    truth = pd.read_parquet(got.paths["truth"])
+    assert not truth.duplicated(["email", "topic"]).any()
+    assert truth["email"].str.extract(r"user(\d+)@")[0].astype(int).max() == 999
+    counts = count_signups(got.paths["events"], got.paths["campaigns"], got.paths["signups"])
+    merged = truth.merge(counts.pairs.astype({"email": str, "topic": str}), on=["email", "topic"])
+    assert len(merged) == len(truth)  # every true pair found, with its true number of sends
+    np.testing.assert_array_equal(merged["sends_x"], merged["sends_y"])
+    # a msg_id never spans two blocks: its rows share one recipient
+    per_msg = events.assign(e=events.email.str.strip().str.lower()).groupby("msg_id")["e"]
+    assert per_msg.nunique().max() == 1
+    again = write_signup_files(tmp_path / "again", 1000, 3, seed=2, block_recipients=300)
+    assert again.paths["events"].read_bytes() == got.paths["events"].read_bytes()
+
+
+def test_block_writer_replaces_all_files_or_none(tmp_path, monkeypatch):
+    import bayes.signup.generate as gen
+
+    first = write_signup_files(tmp_path, 200, 2, seed=1, block_recipients=100, fmt="csv")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real, calls = gen._recipients, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("interrupted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "_recipients", failing)
+    with pytest.raises(KeyboardInterrupt):
+        write_signup_files(tmp_path, 200, 2, seed=5, block_recipients=100, fmt="csv")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert first.rows["events"] > 0
+
+
+def test_growth_block_writer(tmp_path):
+    from bayes.growth.data import (
+        generate_growth_data,
+        read_events,
+        read_orders,
+        read_users,
+        write_growth_data,
+        write_growth_files,
+    )
+
+    ref = write_growth_data(generate_growth_data(800, seed=4), tmp_path / "ref", fmt="parquet")
+    got = write_growth_files(tmp_path / "one", 800, seed=4, fmt="parquet", block_users=800)
+    for name, read in (("users", read_users), ("events", read_events), ("orders", read_orders)):
+        pd.testing.assert_frame_equal(read(ref[name]), read(got[name]), check_dtype=False)
+    many = write_growth_files(tmp_path / "many", 900, seed=4, fmt="csv", block_users=300)
+    users, orders = read_users(many["users"]), read_orders(many["orders"])
+    events = read_events(many["events"])
+    assert users["user_id"].tolist() == list(range(1, 901))
+    assert orders["order_id"].is_unique and orders["user_id"].isin(users["user_id"]).all()
+    assert events["user_id"].isin(users["user_id"]).all()
+    assert many["rows"]["orders"] == len(orders)
+    only = write_growth_files(tmp_path / "orders", 900, seed=4, block_users=300, tables=("orders",))
+    assert set(only) == {"orders", "truth", "rows"}
+    pd.testing.assert_frame_equal(
+        read_orders(only["orders"]), orders, check_dtype=False
+    )  # the sessions are simulated after the orders: skipping them changes nothing
+
+
+# --------------------------------------------------------------------------- growth
+
+
+@pytest.fixture(scope="module")
+def growth(tmp_path_factory):
+    from bayes.growth.data import write_growth_files
+
+    root = tmp_path_factory.mktemp("growth")
+    return {
+        fmt: write_growth_files(root / fmt, 1500, seed=8, fmt=fmt, block_users=700)
+        for fmt in ("csv", "parquet")
+    }
+
+
+def test_rfm_by_hand():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "a", "a", "c"],
+            "date": [
+                "2024-01-10 09:00",
+                "2024-01-01 10:00",
+                "2024-01-01T23:00:00+05:00",  # 18:00 UTC, same day: one period
+                "2024-01-08",
+                "2024-01-15 12:00",
+                "2024-02-01",  # after the observation end: not counted
+            ],
+            "amount": [5.0, 10.0, 2.5, 4.0, 6.0, 1.0],
+        }
+    )
+    for engine in ("pandas", "duckdb"):
+        s, _ = rfm_summary(tx, observation_end="2024-01-29 08:00", engine=engine)
+        assert list(s.index) == ["a", "b"]
+        a, b = s.loc["a"], s.loc["b"]
+        assert (a["frequency"], a["recency"], a["T"]) == (2.0, 14 / 7, 28 / 7)
+        assert a["monetary_value"] == pytest.approx(5.0, rel=1e-15)  # (4 + 6) / 2, first day out
+        assert tuple(b) == (0.0, 0.0, 19 / 7, 0.0)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rfm_equals_lifetimes(growth, fmt):
+    path = growth[fmt]["orders"]
+    for kw in (
+        {},
+        {"observation_end": "2024-06-01 13:00"},
+        {"calibration_end": "2024-04-01", "holdout_end": "2024-09-01 12:00"},
+        {"calibration_end": "2024-05-15"},
+    ):
+        ref, ref_hold = rfm_summary(path, engine="pandas", **kw)
+        got, hold = rfm_summary(path, engine="duckdb", **kw)
+        pd.testing.assert_index_equal(ref.index, got.index)
+        for col in ("frequency", "recency", "T"):
+            np.testing.assert_array_equal(ref[col].to_numpy(), got[col].to_numpy())
+        # exact decimal sums vs lifetimes' float sums: a few ulps
+        np.testing.assert_allclose(got["monetary_value"], ref["monetary_value"], rtol=4e-16 * 8)
+        if ref_hold is not None:
+            pd.testing.assert_frame_equal(ref_hold, hold, check_dtype=False, rtol=1e-14)
+
+
+def test_rfm_is_the_same_on_every_run(growth):
+    path = growth["parquet"]["orders"]
+    a, _ = rfm_summary(path, engine="duckdb")
+    b, _ = rfm_summary(path, engine=EngineSpec("duckdb", threads=1))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_rfm_validation(tmp_path):
+    tx = pd.DataFrame(
+        {"user_id": ["1", "2", "3"], "order_ts": ["2024-01-01", "2024-01-02", "2024-01-03"]}
+    )
+    for name, (col, value, message) in {
+        "negative": ("amount", "-1", r"column 'amount': rows 3: values below the minimum 0"),
+        "text": ("amount", "abc", r"rows 3: expected numbers, found non-numeric values such as"),
+        "date": ("order_ts", "soon", r"column 'order_ts': rows 3: cannot parse as a timestamp"),
+        "id": ("user_id", None, r"column 'user_id': rows 3: missing values"),
+        "infinite": ("amount", "inf", r"column 'amount': rows 3: infinite values"),
+    }.items():
+        bad = tx.assign(amount=["1.5", "2", "3"])
+        bad.loc[1, col] = value
+        path = tmp_path / f"{name}.csv"
+        bad.to_csv(path, index=False)
+        with pytest.raises(InputError, match=message):
+            rfm_summary(path, engine="duckdb")
+    with pytest.raises(InputError, match="no customer id column"):
+        rfm_summary(tx.rename(columns={"user_id": "who"}), engine="duckdb")
+    with pytest.raises(InputError, match="must be after calibration end"):
+        rfm_summary(tx, calibration_end="2024-01-02", holdout_end="2024-01-01", engine="duckdb")
+
+
+@pytest.mark.parametrize("segment", [None, "acq_channel"])
+def test_cohorts_equal_the_pandas_matrix(growth, segment):
+    for fmt in ("csv", "parquet"):
+        u, e = growth[fmt]["users"], growth[fmt]["events"]
+        for as_of in (None, "2024-05-01"):
+            ref = retention_matrix(u, e, segment=segment, engine="pandas", as_of=as_of)
+            got = retention_matrix(u, e, segment=segment, engine="duckdb", as_of=as_of)
+            pd.testing.assert_frame_equal(ref, got)
+            censored = got.filter(like="week_").isna().to_numpy()
+            assert censored.any() == (as_of is not None)  # cells after as_of are left empty
+
+
+def test_cohort_validation(growth, tmp_path):
+    users = pd.read_csv(growth["csv"]["users"])
+    events = pd.read_csv(growth["csv"]["events"])
+    dup = pd.concat([users, users.iloc[[3]]], ignore_index=True)
+    with pytest.raises(InputError, match=rf"user_id.*rows {len(users) + 2}: duplicate user_id"):
+        retention_matrix(dup, events, engine="duckdb")
+    stray = events.copy()
+    row = int(np.flatnonzero(stray["event_type"] == "session_start")[5])
+    stray.loc[row, "user_id"] = 10**9
+    path = tmp_path / "events.csv"
+    stray.to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"events.csv: column 'user_id': rows {row + 2}: events"):
+        retention_matrix(growth["csv"]["users"], path, engine="duckdb")
+    with pytest.raises(InputError, match="unknown segment"):
+        retention_matrix(users, events, segment="planet", engine="duckdb")
