@@ -35,6 +35,7 @@ from models.rates import (
     CountsError,
     add_rates_likelihood,
     check_counts,
+    choose_centering,
     observed_totals,
     posterior_moment,
     prior_predictive,
@@ -247,9 +248,9 @@ def compress(
 #: the stage columns ``(successes, trials)`` of the compressed rows
 _STAGE_COLUMNS = {"click": ("clicks", "sends"), "sc": ("signed_up", "clicks")}
 
-#: parameterisation per stage and latent: topic means are pinned down by many recipients
-#: (centred is efficient); concentrations are identified only by between-recipient variation
-#: and are weak, so they are non-centred (avoids the funnel and its divergences)
+#: the parameterisation of the calibration study (:mod:`bayes.signup.calibration`, small
+#: data on a fixed design): topic means centred, concentrations non-centred. Fits choose per
+#: stage from the data (:func:`models.rates.choose_centering`)
 CENTERED: dict[str, dict] = {
     "click": {"logit_mu": True, "log_kappa": False},
     "sc": {"logit_mu": True, "log_kappa": False},
@@ -279,7 +280,9 @@ def build_model(
     * ``"binomial"``: ``Y_i | C_i ~ BetaBinomial(C_i, a, b)`` (the seed's convention, §4).
 
     The recipient-level rates are integrated out; each unique row contributes
-    ``weight * logp``. ``weights_as_data=True`` holds the row weights in ``pm.Data``
+    ``weight * logp``. ``centered`` (``{stage: {"logit_mu": bool, "log_kappa": bool}}``) fixes
+    the parameterisation; by default each stage's is chosen from its rows
+    (:func:`models.rates.choose_centering`). ``weights_as_data=True`` holds the row weights in ``pm.Data``
     (``click_weight``, ``sc_weight``, dims ``click_row``/``sc_row``) so that one compiled model
     takes another data set on the same rows (:func:`design_grid`, :func:`set_design_weights`;
     used by the simulation-based calibration).
@@ -287,7 +290,6 @@ def build_model(
     import pymc as pm
 
     priors = SIGNUP_PRIORS if priors is None else priors
-    centered = {**CENTERED, **(centered or {})}
     topics = stats["topics"]
     coords = {"topic": list(map(str, topics))}
     if weights_as_data:
@@ -296,9 +298,11 @@ def build_model(
     with pm.Model(coords=coords) as model:
         for stage in STAGES:
             rows = stats[stage]
-            mu, kappa = topic_rate_variables(
-                stage, priors, centered=centered[stage], n_topics=len(topics)
+            stage_lik = _stage_likelihood(stage, lik)
+            c = (centered or {}).get(stage) or choose_centering(
+                _stage_rows(stats, stage), len(topics), stage_lik
             )
+            mu, kappa = topic_rate_variables(stage, priors, centered=c, n_topics=len(topics))
             if len(rows) == 0:
                 continue
             k_col, n_col = _STAGE_COLUMNS[stage]
@@ -313,7 +317,7 @@ def build_model(
                 w,
                 mu,
                 kappa,
-                _stage_likelihood(stage, lik),
+                stage_lik,
             )
     return model
 

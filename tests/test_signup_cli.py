@@ -38,8 +38,14 @@ def test_generate_score_json_and_errors(files, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["method"] == "eb" and summary["rules"]["goal"] == "new"
     assert summary["rules"]["as_of"] is not None  # default: latest event_ts
-    assert sorted(p.name for p in out.iterdir()) == ["audience.csv", "manifest.json", "summary.json"]
-    assert json.loads((out / "summary.json").read_text())["audience_size"] == summary["audience_size"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "audience.csv",
+        "manifest.json",
+        "summary.json",
+    ]
+    assert (
+        json.loads((out / "summary.json").read_text())["audience_size"] == summary["audience_size"]
+    )
     aud = pd.read_csv(out / "audience.csv")
     assert list(aud.columns[:8]) == [
         "email",

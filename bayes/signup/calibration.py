@@ -86,6 +86,7 @@ def sbc_ranks(
 
     from bayes.progress import progress
     from models.signup import (
+        CENTERED,
         HierarchicalSignupModel,
         build_model,
         compress,
@@ -96,7 +97,7 @@ def sbc_ranks(
 
     names = [f"T{t}" for t in range(n_topics)]
     grid = design_grid(names, s_max)
-    model = build_model(grid, priors, weights_as_data=True)
+    model = build_model(grid, priors, centered=CENTERED, weights_as_data=True)
     rng = np.random.default_rng(seed)
     topic = np.repeat(np.arange(n_topics), recipients_per_topic)
     sends = np.minimum(1 + rng.poisson(sends_mean - 1, len(topic)), s_max)
