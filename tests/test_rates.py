@@ -240,7 +240,7 @@ def test_sbc_ranks_uniform():
     from the declared hyperpriors, 3 groups × 60 units with fixed trials; ranks of group 0's
     mu and kappa and of the hyper-location m among 100 thinned draws, in 4 bins; chi-square
     p > 0.001 per quantity (5 expected per bin; family-wise false alarm ~0.3%). One model is
-    compiled for the study: every (group, k, n) row with n <= 20 and its weight in pm.Data."""
+    compiled for the study: every (group, k, n) row with n <= 12 and its weight in pm.Data."""
     import logging
 
     import pymc as pm
@@ -249,7 +249,7 @@ def test_sbc_ranks_uniform():
     from models.rates import build_rates_model
 
     rng = np.random.default_rng(3)
-    n_g, per, n_max, reps = 3, 60, 20, 20
+    n_g, per, n_max, reps = 3, 60, 12, 20
     cells = [(g, k, n) for g in range(n_g) for n in range(n_max + 1) for k in range(n + 1)]
     grid = pd.DataFrame(cells, columns=["group", "successes", "trials"]).assign(weight=0)
     index = {c: i for i, c in enumerate(cells)}
@@ -276,7 +276,7 @@ def test_sbc_ranks_uniform():
             warnings.simplefilter("ignore")
             idata = pm.sample(
                 draws=200,
-                tune=300,
+                tune=250,
                 chains=1,
                 step=step,
                 random_seed=r,
