@@ -82,7 +82,7 @@ def demo_section(ctx) -> Section:
 
     quick = ctx.quick
     n_rec, n_topics = (1500, 4) if quick else (20000, 6)
-    draws = 250 if quick else 1000
+    draws = 400 if quick else 1000
     data = generate_signup_data(n_rec, n_topics, seed=ctx.seed)
     paths = write_signup_data(data, ctx.data / "signup")
     rules = AudienceRules(goal="new", top_n=200 if quick else 2000)
