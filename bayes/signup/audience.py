@@ -312,11 +312,12 @@ def score(
     alpha_sc: float = DEFAULT_ALPHA,
     model: HierarchicalSignupModel | None = None,
     prob: float = 0.9,
+    source: str | None = None,
 ) -> AudienceResult:
     """Seed §9 end to end: load and validate, count, topic priors, score, business rules,
-    expected signups. Inputs are paths (CSV/Parquet) or DataFrames; the counting runs on the
-    active aggregation engine (:func:`bayes.engines.count_signups`)."""
-    from bayes.engines import count_signups
+    expected signups. Inputs are paths (CSV/Parquet) or DataFrames; ``source`` is the data
+    source a hierarchical fit records (default: the events path as given)."""
+    from bayes.signup.data import load_inputs
 
     rules = rules or AudienceRules()
     timings = {}
@@ -337,7 +338,7 @@ def score(
         alpha_sc=alpha_sc,
         model=model,
         prob=prob,
-        source=inp.sources.get("events"),
+        source=source or inp.sources.get("events"),
     )
     timings["score"] = time.perf_counter() - t
     t = time.perf_counter()

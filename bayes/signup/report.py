@@ -99,6 +99,7 @@ def demo_section(ctx) -> Section:
             rules=rules,
             method="hierarchical",
             model=model,
+            source="data/signup/events.csv",  # relative to the report, not the staging folder
         )
     diag = model.diagnostics_
     write_audience(hier.audience, ctx.tables / "signup_audience_hierarchical.csv")
