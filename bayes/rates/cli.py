@@ -67,9 +67,15 @@ def register(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    f.add_argument("--data", metavar="FILE", help="table with one row per unit (.csv, .parquet)")
-    f.add_argument("--successes", metavar="COL", help="column of successes k (whole numbers)")
-    f.add_argument("--trials", metavar="COL", help="column of trials n (whole numbers, n >= k)")
+    f.add_argument(
+        "--data", metavar="FILE", help="required: table with one row per unit (.csv, .parquet)"
+    )
+    f.add_argument(
+        "--successes", metavar="COL", help="required: column of successes k (whole numbers)"
+    )
+    f.add_argument(
+        "--trials", metavar="COL", help="required: column of trials n (whole numbers, n >= k)"
+    )
     f.add_argument("--group", metavar="COL", help="column of group labels (default: one group)")
     f.add_argument(
         "--unit", metavar="COL", help="column of unit labels, unique (default: the row number)"
@@ -89,7 +95,9 @@ def register(sub) -> None:
     )
     add_priors_flags(f, "rates")
     add_sampler_flags(f)
-    add_out_folder(f, required=False, what="units.csv, groups.csv, posterior.nc, summary.json")
+    add_out_folder(
+        f, required=False, what="required: units.csv, groups.csv, posterior.nc, summary.json"
+    )
     add_json_flag(f, "the summary")
     add_progress_flag(f)
     f.set_defaults(func=_cmd_fit)

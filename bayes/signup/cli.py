@@ -94,8 +94,8 @@ def register(sub) -> None:
         help="score every (email, topic), apply the business rules, write the audience",
         description="Score every (email, topic) by the seed's empirical Bayes (--method eb, "
         "p = p_click * p_sc with alpha = 2) or the hierarchical beta-binomial (--method "
-        "hierarchical: posterior means plus 90%% intervals), apply the seven business rules and "
-        "write one row per kept (email, topic). Prints the expected signups (with a 90%% "
+        "hierarchical: posterior means plus 90% intervals), apply the seven business rules and "
+        "write one row per kept (email, topic). Prints the expected signups (with a 90% "
         "credible interval for the hierarchical model).",
         epilog=_SCORE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -172,7 +172,7 @@ def register(sub) -> None:
         description="Print the declared hyperpriors (priors/signup.py, or --priors FILE with "
         "some entries changed) as the review table, and the prior predictive of the headline "
         "before any data: per topic, the click rate, the signup rate given a click and the "
-        "expected signups per send (their product), with 90%% intervals.",
+        "expected signups per send (their product), with 90% intervals.",
         epilog="example:\n  bayes signup priors --priors my.toml   # with [sc_logit_mu_loc]\n"
         '  dist = "Normal"\n  median = -2.2\n  interval = [-3.5, -1.0]',
         formatter_class=argparse.RawDescriptionHelpFormatter,
