@@ -526,17 +526,18 @@ class HierarchicalSignupModel(BayesianModel):
         _check_likelihood(self.signup_likelihood)
         for stage in STAGES:
             check_scales(self.priors_, f"{stage}_")
-        topics = pd.Index(list(map(str, pairs["topic"].cat.categories)), dtype=object)
+        if "topic" not in pairs.columns:
+            raise CountsError(f"missing column(s) ['topic']; found {list(pairs.columns)}")
+        topic = pairs["topic"].astype(str).astype("category")
+        topics = pd.Index(list(topic.cat.categories), dtype=object)
         stats = compress(
-            pairs.assign(topic=pairs["topic"].astype(str)),
-            topics,
-            signup_likelihood=self.signup_likelihood,
+            pairs.assign(topic=topic), topics, signup_likelihood=self.signup_likelihood
         )
         if stats["n_pairs"] == 0:
             raise CountsError("no (email, topic) pair with at least one send to fit on")
         s, c, y = check_pair_counts(pairs)
         stats["pairs"] = {
-            "topic": pairs["topic"].cat.codes.to_numpy(np.int32),
+            "topic": topic.cat.codes.to_numpy(np.int32),
             "sends": s.astype(np.int32),
             "clicks": c.astype(np.int32),
             "signed_up": y.astype(np.int8),

@@ -32,7 +32,7 @@ def _rates_model():
     n_g, per = 20, 5000
     mu, kappa = rng.uniform(0.02, 0.3, n_g), rng.uniform(5, 50, n_g)
     g = np.repeat(np.arange(n_g), per)
-    n = rng.integers(1, 40, len(g))
+    n = rng.integers(1, 13, len(g))  # up to 12 trials: ~1,400 unique (group, k, n) rows
     k = rng.binomial(n, rng.beta(mu[g] * kappa[g], (1 - mu[g]) * kappa[g]))
     df = pd.DataFrame({"group": g.astype(str), "successes": k, "trials": n})
     m = HierarchicalBetaBinomial()
