@@ -181,7 +181,7 @@ def register(sub) -> None:
     add_seed(pr, help="seed of the prior predictive draws")
     add_json_flag(pr, "the tables")
     add_progress_flag(pr)
-    pr.set_defaults(func=_cmd_priors)
+    pr.set_defaults(func=_cmd_priors, show_priors=True)  # prints only: no run is recorded
 
 
 def _inputs(p) -> None:
