@@ -173,6 +173,7 @@ def test_contract_round_trip(small_fit, tmp_path):
 
     import bayes
     from models.provenance import PROVENANCE_KEYS, read_provenance
+    from tests.contract import assert_posterior_on_contract
 
     m, df = small_fit
     prov = read_provenance(m.idata_)
@@ -182,6 +183,7 @@ def test_contract_round_trip(small_fit, tmp_path):
     pred = m.predict()
     assert pred["rate"].dims == ("chain", "draw", "unit") and pred.sizes["unit"] == len(df)
     path = m.save(tmp_path / "fit.nc")
+    assert_posterior_on_contract(path)  # the cross-domain check every posterior passes
     m2 = bayes.load(path)
     assert isinstance(m2, HierarchicalBetaBinomial) and m2.priors_ == m.priors_
     xr.testing.assert_identical(m2.predict(), pred)

@@ -372,6 +372,7 @@ def test_contract_round_trip(tmp_path):
 
     import bayes
     from models.provenance import PROVENANCE_KEYS, read_provenance
+    from tests.contract import assert_posterior_on_contract
 
     pairs, _ = _pairs(np.random.default_rng(3), n=400, n_topics=2)
 
@@ -392,6 +393,7 @@ def test_contract_round_trip(tmp_path):
         pred["p_signup"].mean(("chain", "draw")), m.pair_table(pairs)["p_signup"], rtol=1e-12
     )
     path = m.save(tmp_path / "a.nc")
+    assert_posterior_on_contract(path)  # the cross-domain check every posterior passes
     m2 = bayes.load(path)
     assert isinstance(m2, HierarchicalSignupModel) and m2.priors_ == m.priors_
     assert m2.signup_likelihood == "any" and m2.sampler_ == m.sampler_
