@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import InputError, row_numbers
-from bayes.signup.counting import count_pairs
 from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, eb_scores
 from priors.spec import interval_names
 
@@ -315,18 +314,16 @@ def score(
     source: str | None = None,
 ) -> AudienceResult:
     """Seed §9 end to end: load and validate, count, topic priors, score, business rules,
-    expected signups. Inputs are paths (CSV/Parquet) or DataFrames; ``source`` is the data
-    source a hierarchical fit records (default: the events path as given)."""
+    expected signups. Inputs are paths (CSV/Parquet) or DataFrames; the counting runs on the
+    active aggregation engine (:func:`bayes.engines.count_signups`). Impossible counts are
+    refused (:func:`refuse_impossible_counts`). ``source`` is the data source a hierarchical
+    fit records (default: the events path as given)."""
+    from bayes.engines import count_signups
     from bayes.signup.data import load_inputs
 
     rules = rules or AudienceRules()
-    timings = {}
-    t0 = time.perf_counter()
-    inp = load_inputs(events, campaigns, signups)
-    timings["load"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
-    refuse_impossible_counts(counts.pairs, inp)
+    counts = count_signups(events, campaigns, signups)
+    refuse_impossible_counts(counts.pairs, lambda: load_inputs(events, campaigns, signups))
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
     t = time.perf_counter()
@@ -338,7 +335,7 @@ def score(
         alpha_sc=alpha_sc,
         model=model,
         prob=prob,
-        source=source or inp.sources.get("events"),
+        source=source or counts.sources.get("events"),
     )
     timings["score"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -403,10 +400,15 @@ def refuse_impossible_counts(pairs: pd.DataFrame, inputs) -> None:
     A pair with more unique clicks than unique sends (click events whose message has no send
     event) would be scored ``p_click > 1``: :class:`InputError` names the events file, the
     ``event_type`` column and the rows of those click events, and the first pairs.
+    ``inputs`` is the validated :class:`~bayes.signup.data.SignupInputs` or a function giving
+    them: called only when a pair is impossible (counts from a SQL engine are checked
+    without reading the events into pandas; the rows are found on the failure path).
     """
     bad = pairs["clicks"].to_numpy() > pairs["sends"].to_numpy()
     if not bad.any():
         return
+    if callable(inputs):
+        inputs = inputs()
     b = pairs[bad]
     ev = inputs.events
     emails = set(map(str, b["email"].astype(str)))

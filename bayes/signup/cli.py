@@ -17,6 +17,7 @@ from bayes.cliargs import (
     int_range,
     probability,
 )
+from bayes.engines import add_engine_flags
 from bayes.io import InputError
 
 _SCORE_EPILOG = """\
@@ -253,13 +254,19 @@ def _counts_error(exc) -> InputError:
 def _cmd_generate(args) -> int:
     from bayes.io import dumps
     from bayes.outputs import OutputFolder
-    from bayes.signup.generate import generate_signup_data, write_signup_data
+    from bayes.signup.generate import write_signup_files
 
     unit = OutputFolder(args.out, command="signup generate", seed=args.seed, args=vars(args))
-    data = generate_signup_data(args.recipients, args.topics, seed=args.seed)
-    with unit as staging:
-        written = write_signup_data(data, staging, fmt=args.format)
-    paths = {k: unit.target / p.name for k, p in written.items()}
+    with unit as staging:  # block by block: any size in constant memory
+        written = write_signup_files(
+            staging,
+            args.recipients,
+            args.topics,
+            seed=args.seed,
+            fmt=args.format,
+            progress=False if args.no_progress else None,
+        )
+    paths = {k: unit.target / p.name for k, p in written.paths.items()}
     if args.json:
         print(dumps({k: str(v) for k, v in paths.items()} | {"events_rows": written.n_events}))
     else:

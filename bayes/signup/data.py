@@ -330,13 +330,26 @@ def read_campaigns(path_or_frame, *, source: str | None = None) -> tuple[pd.Data
 
 
 def read_signups(path_or_frame, *, source: str | None = None) -> pd.DataFrame:
-    """Read/validate the signups table (``email, campaign_id, signup_ts``). A table with the
-    header and no rows is accepted: no signups yet is a normal state."""
+    """Read/validate the signups table (``email, campaign_id, signup_ts``). An empty table is
+    a normal state (no signups yet) and is accepted; e-mails blank after normalisation are
+    refused like in the events."""
     if isinstance(path_or_frame, pd.DataFrame):
-        return validate_frame(
-            path_or_frame, SIGNUP_COLUMNS, source=source or "<signups>", allow_empty=True
-        )
-    return read_table(path_or_frame, SIGNUP_COLUMNS, allow_empty=True)
+        source = source or "<signups>"
+        df = validate_frame(path_or_frame, SIGNUP_COLUMNS, source=source, allow_empty=True)
+    else:
+        source = str(path_or_frame)
+        df = read_table(path_or_frame, SIGNUP_COLUMNS, allow_empty=True)
+    if len(df):
+        norm = df["email"].astype(str).str.lower().str.strip(WHITESPACE)
+        blank = (norm == "").to_numpy()
+        if blank.any():
+            raise InputError(
+                "missing or blank values are not allowed",
+                source=source,
+                column="email",
+                rows=row_numbers(blank, df.index, limit=20),
+            )
+    return df
 
 
 @dataclass

@@ -50,10 +50,10 @@ def _signup_model():
 
 
 def _video_model():
-    from bayes.video.pilot import generate_pilot
+    from bayes.video.data import generate_pilot, validate_pilot
     from models.video import build_pilot_model
 
-    pilot = generate_pilot(seed=1)
+    pilot = validate_pilot(generate_pilot(seed=1))
     return build_pilot_model(pilot), "video pilot update (seed pilot)"
 
 
