@@ -45,7 +45,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,nutpie]"
 	$(PY) -m tests.benchmarks
 
 lint: $(STAMP)

@@ -215,17 +215,20 @@ def funnel_chart(funnel: pd.DataFrame, *, title: str = "Rows kept after each bus
 
 
 def expected_signups_chart(expected: pd.DataFrame, *, title: str = "Expected signups by topic"):
-    """Expected signups per topic with their interval when the table has ``lower``/``upper``
-    (``bayes.signup.audience.expected_signups``); the ``(all)`` row is left out."""
+    """Expected signups per topic with their interval when the table has ``lower_90``/
+    ``upper_90`` (any ``lower_NN``/``upper_NN``; ``bayes.signup.audience.expected_signups``);
+    the ``(all)`` row is left out."""
     go = _go()
     e = expected[expected["topic"] != "(all)"]
     err = None
-    if {"lower", "upper"} <= set(e.columns):
+    lo = next((c for c in e.columns if str(c).startswith("lower_")), None)
+    hi = lo.replace("lower_", "upper_", 1) if lo else None
+    if lo and hi in e.columns:
         err = dict(
             type="data",
             symmetric=False,
-            array=(e["upper"] - e["expected_signups"]).to_numpy(),
-            arrayminus=(e["expected_signups"] - e["lower"]).to_numpy(),
+            array=(e[hi] - e["expected_signups"]).to_numpy(),
+            arrayminus=(e["expected_signups"] - e[lo]).to_numpy(),
         )
     fig = go.Figure(
         go.Bar(

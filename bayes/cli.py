@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.growth.cli",
     "bayes.experiments.cli",
     "bayes.uplift.cli",
+    "bayes.rates.cli",
     "bayes.inspect",
     "bayes.runs",
     "bayes.app.cli",

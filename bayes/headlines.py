@@ -54,14 +54,19 @@ def video_update(summary: dict) -> str:
 
 def signup_audience(total: dict, *, method: str = "hierarchical") -> str:
     """From the ``(all)`` row of :func:`bayes.signup.audience.expected_signups`: "An audience
-    of 2,433 recipients is expected to bring 25.5 signups [21.4, 29.6]"."""
+    of 2,433 recipients is expected to bring 25.5 signups [21.4, 29.6]". The interval is read
+    from the row's ``lower_90``/``upper_90`` (any ``lower_NN``/``upper_NN``: the workbench's
+    interval names); the seed's EB has none."""
     members = int(total["members"])
     n = total["expected_signups"]
     text = f"An audience of {members:,} recipients is expected to bring {fmt_number(n, 1)} signups"
-    if "lower" in total and total.get("lower") == total.get("lower"):
+    lo_key = next((k for k in total if str(k).startswith("lower_")), None)
+    lo = total.get(lo_key) if lo_key else None
+    if lo is not None and lo == lo:
+        hi = total[lo_key.replace("lower_", "upper_", 1)]
         text += (
-            f" {fmt_interval(total['lower'], total['upper'], fmt=fmt_number, decimals=1)} "
-            f"({method} model, {round(100 * total.get('prob', 0.9))}% interval)"
+            f" {fmt_interval(lo, hi, fmt=fmt_number, decimals=1)} "
+            f"({method} model, {lo_key.split('_', 1)[1]}% interval)"
         )
     else:
         text += " (the seed's empirical Bayes: a point estimate, no interval)"

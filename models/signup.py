@@ -5,10 +5,14 @@ counts these estimators see live in :mod:`bayes.signup.counting` (the data layer
 Layout
 ------
 * §3 topic priors: :func:`topic_priors`; §4-§5 smoothing: :func:`eb_rate`, :func:`eb_scores`.
-* Hierarchical beta-binomial: :func:`compress`, :func:`build_model`,
-  :class:`HierarchicalSignupModel` (``fit`` / ``predict`` / ``expected_signups``), the closed-form
-  per-recipient posterior :func:`posterior_rate_mean`, and the generative simulators
-  :func:`simulate_recipients` and :func:`simulate_summaries` (the likelihood is a weighted
+* Hierarchical beta-binomial: two stages of the general grouped-binomial estimator
+  (:mod:`models.rates`) over topics — click per send (binomial) and signup given click
+  (``"any"``: at least one signup among the clicks, or ``"binomial"``) — composed by
+  :func:`build_model` on the compressed rows of :func:`compress`, and the estimator
+  :class:`HierarchicalSignupModel` on the model contract (``fit`` / ``predict`` /
+  ``pair_table`` / ``expected_signups_draws`` / ``save`` / ``load``). Per-recipient posteriors
+  are the closed forms of :mod:`models.rates`; :func:`simulate_recipients` and
+  :func:`simulate_summaries` are the generative simulators (the likelihood is a weighted
   ``pm.Potential`` on compressed rows, which has no generative form of its own).
 
 Everything is vectorised over events, pairs and posterior draws; no per-row Python loops.
@@ -16,29 +20,48 @@ Everything is vectorised over events, pairs and posterior draws; no per-row Pyth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
+from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special
+import xarray as xr
 
-from priors.signup import STAGES, TOPIC_PARAMS, signup_priors, topic_rate_variables
-from priors.spec import Prior
+from models.base import BayesianModel
+from models.rates import (
+    CountsError,
+    add_rates_likelihood,
+    check_counts,
+    choose_centering,
+    observed_totals,
+    posterior_moment,
+    prior_predictive,
+    sample_posterior,
+    simulate_totals,
+)
+from models.summaries import SAMPLE_DIMS
+from priors.rates import HYPER_PARAMS, check_scales
+from priors.signup import SIGNUP_PRIORS, STAGES, TOPIC_PARAMS, topic_rate_variables
+from priors.spec import PriorSet, interval_names
 
 __all__ = [
+    "CENTERED",
     "DEFAULT_ALPHA",
     "PRIOR_CLAMP",
     "SIGNUP_LIKELIHOODS",
     "HierarchicalSignupModel",
     "build_model",
+    "check_pair_counts",
     "compress",
+    "consistent_counts",
     "design_grid",
     "eb_rate",
     "eb_scores",
     "posterior_rate_mean",
-    "sc_posterior_moment",
-    "sample_sc_posterior",
+    "prior_predictive_table",
     "set_design_weights",
     "simulate_recipients",
     "simulate_summaries",
@@ -142,11 +165,24 @@ def posterior_rate_mean(successes, trials, mu, kappa):
     return (k + np.asarray(kappa) * np.asarray(mu)) / (n + np.asarray(kappa))
 
 
+def check_pair_counts(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sends, clicks, signed_up)`` as integer arrays, refusing impossible counts with
+    :class:`models.rates.CountsError` naming the column and the rows: missing, negative or
+    non-integer counts, ``clicks > sends`` (a click needs a send) and ``signed_up`` other than
+    0/1. A signup without a click is possible (an owner from the signups table)."""
+    c, s = check_counts(pairs["clicks"], pairs["sends"], names=("clicks", "sends"))
+    y, _ = check_counts(pairs["signed_up"], pairs["signed_up"], names=("signed_up", "signed_up"))
+    if (y > 1).any():
+        raise CountsError(
+            "signed_up must be 0 or 1", column="signed_up", rows=np.flatnonzero(y > 1)[:50]
+        )
+    return s, c, y
+
+
 def consistent_counts(
     pairs: pd.DataFrame, signup_likelihood: str = "any"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts the likelihood can hold: ``S' = max(S, C')`` (a click without a logged send
-    implies a send), and
+    """Validated counts (:func:`check_pair_counts`) as the signup-stage likelihood sees them:
 
     * ``"binomial"``: ``C' = max(C, Y)`` — a signup without a logged click implies a click;
     * ``"any"``: ``C' = C`` — a signup without any logged click cannot be "a signup among the
@@ -154,15 +190,12 @@ def consistent_counts(
       likelihood (:func:`compress` keeps ``C >= 1`` only) and its ``p_sc`` posterior is the
       topic's Beta.
 
-    On consistent data (``S >= C >= Y``) this is the identity; the seed-exact EB path uses the
-    raw counts.
+    The seed-exact EB path uses the raw counts.
     """
     _check_likelihood(signup_likelihood)
-    y = pairs["signed_up"].to_numpy(np.int64)
-    c = pairs["clicks"].to_numpy(np.int64)
+    s, c, y = check_pair_counts(pairs)
     if signup_likelihood == "binomial":
         c = np.maximum(c, y)
-    s = np.maximum(pairs["sends"].to_numpy(np.int64), c)
     return s, c, y
 
 
@@ -206,199 +239,86 @@ def compress(
         "click": click,
         "sc": sc,
         "n_pairs": int(keep.sum()),
-        "n_repaired": int(((c != p["clicks"].to_numpy()) | (s != p["sends"].to_numpy())).sum()),
+        "n_repaired": int((c != p["clicks"].to_numpy()).sum()),
         "n_signup_without_click": int(((c == 0) & (y == 1)).sum()),
         "signup_likelihood": signup_likelihood,
     }
 
 
-def _betabinom_logp(k, n, a, b):
-    """``log BetaBinomial(k | n, a, b)`` (pytensor), constant included."""
-    import pytensor.tensor as pt
+#: the stage columns ``(successes, trials)`` of the compressed rows
+_STAGE_COLUMNS = {"click": ("clicks", "sends"), "sc": ("signed_up", "clicks")}
 
-    return (
-        pt.gammaln(n + 1)
-        - pt.gammaln(k + 1)
-        - pt.gammaln(n - k + 1)
-        + pt.gammaln(k + a)
-        + pt.gammaln(n - k + b)
-        - pt.gammaln(n + a + b)
-        - pt.gammaln(a)
-        - pt.gammaln(b)
-        + pt.gammaln(a + b)
-    )
-
-
-def _any_signup_logp(y, c, a, b):
-    """``log P(Y = y | C = c)`` when ``Y = 1`` iff at least one of ``c`` clicks signs up and
-    the recipient's rate is ``p ~ Beta(a, b)`` (pytensor).
-
-    ``P(Y = 0 | C) = E[(1 - p)^C] = B(a, b + C) / B(a, b)`` (the Beta moment), so
-    ``log P(Y = 0) = betaln(a, b + C) - betaln(a, b)`` and ``log P(Y = 1) =
-    log1mexp(log P(Y = 0))`` (stable when ``P(Y = 0)`` is close to 1).
-    """
-    import pytensor.tensor as pt
-    from pytensor.tensor.special import betaln
-
-    log_p0 = betaln(a, b + c) - betaln(a, b)
-    return pt.switch(pt.eq(y, 0), log_p0, pt.log1mexp(log_p0))
-
-
-def _any_mask(c, y):
-    return (np.asarray(y) >= 1) & (np.asarray(c) >= 1)
-
-
-def _sc_beta(a, b, c, y, signup_likelihood: str):
-    """``(a', b', mixture)``: the Beta posterior of :func:`sc_posterior_moment` and where it is
-    not one. ``"binomial"``: ``Beta(a + Y, b + C - Y)`` everywhere; ``"any"``: ``Beta(a, b + C)``
-    for ``Y = 0``, the prior ``Beta(a, b)`` for ``Y = 1, C = 0``, and for ``Y = 1, C >= 1``
-    (``mixture``, :func:`_any_mask`) a placeholder the caller replaces."""
-    if signup_likelihood == "binomial":
-        return a + y, b + c - y, np.zeros(np.shape(a), bool)
-    mixture = _any_mask(c, y)
-    return a, np.where(mixture, b, b + c), mixture
-
-
-def _log_beta_drop(a, b, c):
-    """``log(B(a, b) - B(a, b + c))`` for ``c >= 1``, via ``expm1`` (stable when the two are
-    close)."""
-    return special.betaln(a, b) + np.log(-np.expm1(special.betaln(a, b + c) - special.betaln(a, b)))
-
-
-def sc_posterior_moment(a, b, clicks, signed_up, k: int = 1, signup_likelihood: str = "any"):
-    """``E[p^k | C, Y]`` of a recipient's signup-given-click rate with prior ``Beta(a, b)``.
-
-    * ``"binomial"``: the posterior is ``Beta(a + Y, b + C - Y)`` (conjugacy);
-    * ``"any"``: ``Y = 0`` gives ``Beta(a, b + C)`` exactly (likelihood ``(1 - p)^C``); ``Y = 1``
-      gives the density ``∝ Beta(p; a, b) (1 - (1 - p)^C)``, whose moments are
-
-      .. math:: E[p^k] = \frac{B(a + k, b) - B(a + k, b + C)}{B(a, b) - B(a, b + C)},
-
-      evaluated in logs with ``expm1``; ``Y = 1, C = 0`` (a signup without a logged click)
-      carries no information on ``p`` and gives the prior.
-
-    All arguments broadcast (``a``, ``b`` may carry a leading draw axis).
-    """
-    _check_likelihood(signup_likelihood)
-    a, b, c, y = np.broadcast_arrays(
-        np.asarray(a, float), np.asarray(b, float), np.asarray(clicks, float), signed_up
-    )
-    y = np.asarray(y, float)
-    aa, bb, any_ = _sc_beta(a, b, c, y, signup_likelihood)
-    out = np.atleast_1d(np.exp(special.betaln(aa + k, bb) - special.betaln(aa, bb)))
-    if any_.any():
-        a1, b1, c1 = a[any_], b[any_], c[any_]
-        out[np.atleast_1d(any_)] = np.exp(
-            _log_beta_drop(a1 + k, b1, c1) - _log_beta_drop(a1, b1, c1)
-        )
-    return out.reshape(a.shape)
-
-
-def _sample_any_signed(rng: np.random.Generator, a, b, c) -> np.ndarray:
-    """Exact draws from ``∝ Beta(p; a, b) (1 - (1 - p)^C)``, ``C >= 1`` (1-d arrays).
-
-    ``1 - (1 - p)^C = p sum_{j<C} (1 - p)^j`` ("the first signup happens at click ``j + 1``"),
-    so the density is the **positive** mixture ``sum_{j<C} w_j Beta(p; a + 1, b + j)`` with
-    ``w_j ∝ B(a + 1, b + j)``, i.e. ``w_0 = 1``, ``w_{j+1} = w_j (b + j) / (a + b + 1 + j)``.
-    Pick ``j`` by inverse CDF (a loop over ``j < max C`` only, vectorised over elements), then
-    draw the Beta: no rejection, no signed weights.
-    """
-    c = np.asarray(c, np.int64)
-    n_j = int(c.max()) if c.size else 0
-    w = np.ones_like(a)
-    total = np.zeros_like(a)
-    for j in range(n_j):
-        total += np.where(j < c, w, 0.0)
-        w = w * (b + j) / (a + b + 1 + j)
-    u = rng.random(a.shape) * total
-    w = np.ones_like(a)
-    cum = np.zeros_like(a)
-    pick = np.zeros(a.shape, np.int64)
-    for j in range(n_j):
-        cum += np.where(j < c, w, 0.0)
-        pick += (cum < u) & (j < c - 1)
-        w = w * (b + j) / (a + b + 1 + j)
-    return rng.beta(a + 1, b + pick)
-
-
-def sample_sc_posterior(
-    rng: np.random.Generator, a, b, clicks, signed_up, signup_likelihood: str = "any"
-) -> np.ndarray:
-    """One draw per element of a recipient's signup-given-click rate given ``(C, Y)`` and the
-    prior ``Beta(a, b)`` (the posteriors of :func:`sc_posterior_moment`). Broadcasts."""
-    _check_likelihood(signup_likelihood)
-    a, b, c, y = np.broadcast_arrays(
-        np.asarray(a, float), np.asarray(b, float), np.asarray(clicks), np.asarray(signed_up)
-    )
-    aa, bb, any_ = _sc_beta(a, b, c, y, signup_likelihood)
-    out = rng.beta(aa, bb)
-    if any_.any():
-        out[any_] = _sample_any_signed(rng, a[any_], b[any_], c[any_])
-    return out
-
-
-#: parameterisation per stage and latent: topic means are pinned down by many recipients
-#: (centred is efficient); concentrations are identified only by between-recipient variation
-#: and are weak, so they are non-centred (avoids the funnel and its divergences)
+#: the parameterisation of the calibration study (:mod:`bayes.signup.calibration`, small
+#: data on a fixed design): topic means centred, concentrations non-centred. Fits choose per
+#: stage from the data (:func:`models.rates.choose_centering`)
 CENTERED: dict[str, dict] = {
     "click": {"logit_mu": True, "log_kappa": False},
     "sc": {"logit_mu": True, "log_kappa": False},
 }
 
 
+def _stage_likelihood(stage: str, signup_likelihood: str) -> str:
+    return "binomial" if stage == "click" else signup_likelihood
+
+
 def build_model(
     stats: dict,
-    priors: dict[str, Prior] | None = None,
+    priors: Mapping | None = None,
     *,
     centered: dict | None = None,
     weights_as_data: bool = False,
 ):
-    """The hierarchical model on compressed rows (weighted ``pm.Potential``).
+    """The hierarchical model on compressed rows: two hierarchies of the grouped-binomial
+    estimator (:func:`priors.rates.group_rate_variables` and
+    :func:`models.rates.add_rates_likelihood`) over ``topic``.
 
-    For stage ``click``: ``C_i | S_i ~ BetaBinomial(S_i, mu_t kappa_t, (1-mu_t) kappa_t)``;
-    for stage ``sc`` with ``stats["signup_likelihood"]``:
+    Stage ``click``: ``C_i | S_i ~ BetaBinomial(S_i, mu_t kappa_t, (1-mu_t) kappa_t)``; stage
+    ``sc`` with ``stats["signup_likelihood"]``:
 
     * ``"any"`` (default): ``P(Y_i = 0 | C_i) = B(a, b + C_i) / B(a, b)``, ``P(Y_i = 1 | C_i) =
-      1 - that`` (:func:`_any_signup_logp`) — ``Y`` is "at least one signup among the clicks";
+      1 - that`` — ``Y`` is "at least one signup among the clicks";
     * ``"binomial"``: ``Y_i | C_i ~ BetaBinomial(C_i, a, b)`` (the seed's convention, §4).
 
-    The recipient-level rates are integrated out; ``a = mu_t kappa_t``, ``b = (1-mu_t)
-    kappa_t``. Each unique row contributes ``weight * logp``. Per-topic ``mu``/``kappa`` come
-    from :func:`priors.signup.topic_rate_variables`.
-
-    ``weights_as_data=True`` holds the row weights in ``pm.Data`` (``click_weight``,
-    ``sc_weight``, dims ``click_row``/``sc_row``) so that one compiled model takes another data
-    set on the same rows (:func:`design_grid`, :func:`set_design_weights`; used by the
-    simulation-based calibration).
+    The recipient-level rates are integrated out; each unique row contributes
+    ``weight * logp``. ``centered`` (``{stage: {"logit_mu": bool, "log_kappa": bool}}``) fixes
+    the parameterisation; by default each stage's is chosen from its rows
+    (:func:`models.rates.choose_centering`). ``weights_as_data=True`` holds the row weights in ``pm.Data``
+    (``click_weight``, ``sc_weight``, dims ``click_row``/``sc_row``) so that one compiled model
+    takes another data set on the same rows (:func:`design_grid`, :func:`set_design_weights`;
+    used by the simulation-based calibration).
     """
     import pymc as pm
 
-    centered = {**CENTERED, **(centered or {})}
+    priors = SIGNUP_PRIORS if priors is None else priors
     topics = stats["topics"]
     coords = {"topic": list(map(str, topics))}
     if weights_as_data:
         coords.update({f"{st}_row": np.arange(len(stats[st])) for st in STAGES})
+    lik = stats.get("signup_likelihood", "any")
     with pm.Model(coords=coords) as model:
-        for stage, (k_col, n_col) in zip(
-            STAGES, (("clicks", "sends"), ("signed_up", "clicks")), strict=True
-        ):
+        for stage in STAGES:
             rows = stats[stage]
-            mu, kappa = topic_rate_variables(stage, priors, centered=centered[stage])
+            stage_lik = _stage_likelihood(stage, lik)
+            c = (centered or {}).get(stage) or choose_centering(
+                _stage_rows(stats, stage), len(topics), stage_lik
+            )
+            mu, kappa = topic_rate_variables(stage, priors, centered=c, n_topics=len(topics))
             if len(rows) == 0:
                 continue
-            t = rows["topic"].to_numpy(np.int64)
-            a = (mu * kappa)[t]
-            b = ((1 - mu) * kappa)[t]
-            k = rows[k_col].to_numpy(float)
-            n = rows[n_col].to_numpy(float)
+            k_col, n_col = _STAGE_COLUMNS[stage]
             w = rows["weight"].to_numpy(float)
             if weights_as_data:
                 w = pm.Data(f"{stage}_weight", w, dims=f"{stage}_row")
-            if stage == "sc" and stats.get("signup_likelihood", "any") == "any":
-                logp = _any_signup_logp(k, n, a, b)
-            else:
-                logp = _betabinom_logp(k, n, a, b)
-            pm.Potential(f"{stage}_loglik", (w * logp).sum())
+            add_rates_likelihood(
+                f"{stage}_loglik",
+                rows["topic"],
+                rows[k_col],
+                rows[n_col],
+                w,
+                mu,
+                kappa,
+                stage_lik,
+            )
     return model
 
 
@@ -457,12 +377,6 @@ def set_design_weights(model, grid: dict, stats: dict) -> None:
     pm.set_data(new, model=model)
 
 
-def _draws_from(ds, name: str) -> np.ndarray:
-    """``(chain*draw, topic)`` array of a posterior/prior variable."""
-    v = ds[name]
-    return v.stack(sample=("chain", "draw")).transpose("sample", "topic").to_numpy()
-
-
 def simulate_recipients(
     rng: np.random.Generator,
     mu_c,
@@ -486,23 +400,6 @@ def simulate_recipients(
     return {"p_click": p_click, "p_sc": p_sc, "clicks": clicks, "signed_up": signed}
 
 
-def _betabinom_pmf_table(n_max: int, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``pmf[g, k] = BetaBinomial(k | n_g, a_g, b_g)`` for ``k = 0..n_max`` (0 beyond n_g)."""
-    k = np.arange(n_max + 1)[None, :]
-    n = n[:, None].astype(float)
-    a, b = a[:, None], b[:, None]
-    with np.errstate(invalid="ignore"):
-        logp = (
-            special.gammaln(n + 1)
-            - special.gammaln(k + 1)
-            - special.gammaln(np.maximum(n - k, 0) + 1)
-            + special.betaln(k + a, np.maximum(n - k, 0) + b)
-            - special.betaln(a, b)
-        )
-    pmf = np.where(k <= n, np.exp(logp), 0.0)
-    return pmf / pmf.sum(axis=1, keepdims=True)
-
-
 def simulate_summaries(
     rng: np.random.Generator, mu_c, kappa_c, mu_s, kappa_s, stats: dict
 ) -> dict[str, np.ndarray]:
@@ -510,181 +407,180 @@ def simulate_summaries(
 
     ``mu_*``/``kappa_*`` are ``(draws, topic)``. For every unique ``(topic, S)`` group of ``n``
     recipients the click histogram is ``Multinomial(n, BetaBinomial(.|S))``; for every
-    ``(topic, C)`` group the number of signed-up recipients is ``Binomial(m, 1 - BB(0|C))``.
-    Returns ``total_clicks``, ``zero_click_share`` and ``signed_up`` with shape
-    ``(draws, topic)`` — the quantities the observed data are compared with.
+    ``(topic, C)`` group the number of signed-up recipients is ``Binomial(m, 1 - BB(0|C))``
+    (:func:`models.rates.simulate_totals`). Returns ``total_clicks``, ``zero_click_share`` and
+    ``signed_up`` with shape ``(draws, topic)`` — the quantities the observed data are compared
+    with.
     """
     n_t = len(stats["topics"])
-    click = stats["click"]
-    grp = click.groupby(["topic", "sends"], sort=True)["weight"].sum().reset_index()
-    g_t = grp["topic"].to_numpy(np.int64)
-    g_s = grp["sends"].to_numpy(np.int64)
-    g_n = grp["weight"].to_numpy(np.int64)
-    sc = stats["sc"]
-    h = sc.groupby(["topic", "clicks"], sort=True)["weight"].sum().reset_index()
-    h_t = h["topic"].to_numpy(np.int64)
-    h_c = h["clicks"].to_numpy(np.int64)
-    h_n = h["weight"].to_numpy(np.int64)
-    mu_c, kappa_c = np.atleast_2d(mu_c), np.atleast_2d(kappa_c)
-    mu_s, kappa_s = np.atleast_2d(mu_s), np.atleast_2d(kappa_s)
-    n_d = mu_c.shape[0]
-    s_max = int(g_s.max()) if len(g_s) else 0
-    total_clicks = np.zeros((n_d, n_t))
-    zero = np.zeros((n_d, n_t))
-    signed = np.zeros((n_d, n_t))
-    recipients = np.bincount(g_t, weights=g_n, minlength=n_t)
-    for d in range(n_d):  # loop over draws only; groups are vectorised
-        a = mu_c[d, g_t] * kappa_c[d, g_t]
-        b = (1 - mu_c[d, g_t]) * kappa_c[d, g_t]
-        pmf = _betabinom_pmf_table(s_max, g_s, a, b)
-        hist = rng.multinomial(g_n, pmf)
-        total_clicks[d] = np.bincount(g_t, weights=hist @ np.arange(s_max + 1), minlength=n_t)
-        zero[d] = np.bincount(g_t, weights=hist[:, 0], minlength=n_t)
-        if len(h_t):
-            a2 = mu_s[d, h_t] * kappa_s[d, h_t]
-            b2 = (1 - mu_s[d, h_t]) * kappa_s[d, h_t]
-            p0 = np.exp(special.betaln(a2, h_c + b2) - special.betaln(a2, b2))
-            signed[d] = np.bincount(h_t, weights=rng.binomial(h_n, 1 - p0), minlength=n_t)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zero_share = zero / recipients
-    return {"total_clicks": total_clicks, "zero_click_share": zero_share, "signed_up": signed}
+    click = simulate_totals(rng, mu_c, kappa_c, _stage_rows(stats, "click"), n_t, "binomial")
+    sc = simulate_totals(rng, mu_s, kappa_s, _stage_rows(stats, "sc"), n_t, "any")
+    return {
+        "total_clicks": click["successes"],
+        "zero_click_share": click["zero_share"],
+        "signed_up": sc["successes"],
+    }
+
+
+def _stage_rows(stats: dict, stage: str) -> pd.DataFrame:
+    """A stage's compressed rows with the generic ``group, successes, trials, weight`` names."""
+    k_col, n_col = _STAGE_COLUMNS[stage]
+    rows = stats[stage]
+    return pd.DataFrame(
+        {
+            "group": rows["topic"].to_numpy(np.int64),
+            "successes": rows[k_col].to_numpy(np.int64),
+            "trials": rows[n_col].to_numpy(np.int64),
+            "weight": rows["weight"].to_numpy(np.int64),
+        }
+    )
 
 
 def _observed_summaries(stats: dict) -> dict[str, np.ndarray]:
     n_t = len(stats["topics"])
-    c, s = stats["click"], stats["sc"]
-    t = c["topic"].to_numpy(np.int64)
-    w = c["weight"].to_numpy(float)
-    rec = np.bincount(t, weights=w, minlength=n_t)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zero = np.bincount(t, weights=w * (c["clicks"].to_numpy() == 0), minlength=n_t) / rec
+    click = observed_totals(_stage_rows(stats, "click"), n_t)
+    sc = observed_totals(_stage_rows(stats, "sc"), n_t)
     return {
-        "total_clicks": np.bincount(t, weights=w * c["clicks"].to_numpy(), minlength=n_t),
-        "zero_click_share": zero,
-        "signed_up": np.bincount(
-            s["topic"].to_numpy(np.int64),
-            weights=s["weight"].to_numpy(float) * s["signed_up"].to_numpy(),
-            minlength=n_t,
-        ),
+        "total_clicks": click["successes"],
+        "zero_click_share": click["zero_share"],
+        "signed_up": sc["successes"],
     }
 
 
-class HierarchicalSignupModel:
-    """Hierarchical beta-binomial for click-per-send and signup-given-click (design card).
+def prior_predictive_table(
+    priors: Mapping | None = None, *, n_draws: int = 4000, seed: int = 0, prob: float = 0.9
+) -> pd.DataFrame:
+    """The headline before any data: per topic, the click rate ``mu_click``, the signup rate
+    given a click ``mu_sc``, their product — the **expected signups per send** of a topic —
+    and one recipient's ``p_signup = p_click * p_sc``, drawn from the declared hyperpriors
+    (NumPy; :func:`models.rates.prior_predictive`). Columns ``quantity, mean, median,
+    lower_90, upper_90``."""
+    from models.summaries import interval_dict
 
-    scikit-learn shaped: ``__init__`` stores settings, :meth:`fit` learns ``idata_``,
-    ``topics_``, ``stats_``; :meth:`predict` returns per-recipient posterior means (closed form,
-    averaged over draws) and central intervals for ``p_signup``.
+    priors = SIGNUP_PRIORS if priors is None else priors
+    click = prior_predictive(priors, prefix="click_", n_draws=n_draws, seed=seed)
+    sc = prior_predictive(priors, prefix="sc_", n_draws=n_draws, seed=seed + 1)
+    draws = {
+        "click rate of a topic (mu_click)": click["mu"],
+        "signup rate given a click of a topic (mu_sc)": sc["mu"],
+        "expected signups per send of a topic (mu_click * mu_sc)": click["mu"] * sc["mu"],
+        "a recipient's p_signup (p_click * p_sc)": click["p"] * sc["p"],
+        "concentration of clicks (kappa_click)": click["kappa"],
+        "concentration of signups (kappa_sc)": sc["kappa"],
+    }
+    return pd.DataFrame([{"quantity": k, **interval_dict(v, prob)} for k, v in draws.items()]).drop(
+        columns="sd"
+    )
+
+
+class HierarchicalSignupModel(BayesianModel):
+    """Hierarchical beta-binomial for click-per-send and signup-given-click (design card), on
+    the model contract (:mod:`models.base`).
 
     Parameters
     ----------
-    priors : dict of Prior, optional
-        Hyperpriors (default :data:`priors.signup.SIGNUP_PRIORS`).
-    draws, tune, chains, cores, target_accept, random_seed : NUTS settings.
-    predictive_draws : int
-        Number of draws used for prior/posterior predictive summaries.
+    priors : PriorSet or mapping, optional
+        Hyperpriors (default :data:`priors.signup.SIGNUP_PRIORS`; a mapping overrides entries).
+    sampler : SamplerConfig or dict, optional
+        NUTS settings (:class:`models.sampling.SamplerConfig`: 4 chains × 1000 by default).
     signup_likelihood : {"any", "binomial"}
         Signup stage: ``"any"`` (default) models the seed's 0/1 ``Y`` as "at least one signup
         among the ``C`` clicks"; ``"binomial"`` counts ``Y`` successes out of ``C`` clicks (the
         seed's §4 convention, of which the EB estimator is the ``kappa = 2`` case).
+    predictive_draws : int
+        Draws used for the prior/posterior predictive per-topic summaries.
+
+    ``fit(pairs)`` takes the per-(email, topic) counts (``topic, sends, clicks, signed_up``);
+    :meth:`predict` returns per-draw rates ``(chain, draw, pair)``; :meth:`pair_table` the
+    per-recipient table (exact posterior means, 90% intervals of ``p_signup``).
     """
+
+    domain: ClassVar[str] = "signup"
+    entity: ClassVar[str] = "pair"
 
     def __init__(
         self,
-        priors: dict[str, Prior] | None = None,
+        priors: PriorSet | Mapping | None = None,
+        sampler=None,
         *,
-        draws: int = 1000,
-        tune: int = 1000,
-        chains: int = 2,
-        cores: int = 1,
-        target_accept: float = 0.9,
-        random_seed: int = 0,
-        predictive_draws: int = 200,
-        progressbar: bool = False,
         signup_likelihood: str = "any",
+        predictive_draws: int = 200,
     ):
-        self.priors = priors
-        self.draws = draws
-        self.tune = tune
-        self.chains = chains
-        self.cores = cores
-        self.target_accept = target_accept
-        self.random_seed = random_seed
+        super().__init__(priors=priors, sampler=sampler)
+        self.signup_likelihood = signup_likelihood
         self.predictive_draws = predictive_draws
-        self.progressbar = progressbar
-        self.signup_likelihood = _check_likelihood(signup_likelihood)
 
-    def __repr__(self) -> str:
-        return (
-            f"HierarchicalSignupModel(draws={self.draws}, tune={self.tune}, chains={self.chains}, "
-            f"target_accept={self.target_accept}, random_seed={self.random_seed}, "
-            f"signup_likelihood={self.signup_likelihood!r})"
-        )
+    @classmethod
+    def default_priors(cls) -> PriorSet:
+        return SIGNUP_PRIORS
 
     # ---------------------------------------------------------------- fit
-    def fit(self, pairs: pd.DataFrame, topics: pd.Index | None = None) -> HierarchicalSignupModel:
-        """NUTS on the compressed sufficient statistics of ``pairs`` (from :func:`count_pairs`)."""
-        import arviz as az
-        import pymc as pm
-        import xarray as xr
+    def fit(self, pairs: pd.DataFrame, *, source=None):
+        """NUTS on the compressed sufficient statistics of ``pairs`` (from
+        :func:`bayes.signup.counting.count_pairs`); impossible counts raise
+        :class:`models.rates.CountsError` naming the rows."""
+        extra = {"signup_likelihood": self.signup_likelihood}
+        return super().fit(pairs, source=source, extra_attrs=extra)
 
-        priors = signup_priors() if self.priors is None else self.priors
-        stats = compress(pairs, topics, signup_likelihood=self.signup_likelihood)
+    def _prepare(self, pairs: pd.DataFrame) -> dict:
+        _check_likelihood(self.signup_likelihood)
+        for stage in STAGES:
+            check_scales(self.priors_, f"{stage}_")
+        if "topic" not in pairs.columns:
+            raise CountsError(f"missing column(s) ['topic']; found {list(pairs.columns)}")
+        topic = pairs["topic"].astype(str).astype("category")
+        topics = pd.Index(list(topic.cat.categories), dtype=object)
+        stats = compress(
+            pairs.assign(topic=topic), topics, signup_likelihood=self.signup_likelihood
+        )
         if stats["n_pairs"] == 0:
-            raise ValueError("no (email, topic) pair with at least one send to fit on")
-        model = build_model(stats, priors)
-        with model, warnings.catch_warnings():
+            raise CountsError("no (email, topic) pair with at least one send to fit on")
+        s, c, y = check_pair_counts(pairs)
+        stats["pairs"] = {
+            "topic": topic.cat.codes.to_numpy(np.int32),
+            "sends": s.astype(np.int32),
+            "clicks": c.astype(np.int32),
+            "signed_up": y.astype(np.int8),
+        }
+        return stats
+
+    def _data_hash(self, stats: dict) -> str:
+        h = hashlib.sha256()
+        h.update(json.dumps([list(map(str, stats["topics"])), self.signup_likelihood]).encode())
+        for v in stats["pairs"].values():
+            h.update(np.ascontiguousarray(v).tobytes())
+        return h.hexdigest()
+
+    def build_model(self, stats: dict):
+        return build_model(stats, self.priors_)
+
+    def _fit_idata(self, stats):
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Potential.*")
-            idata = pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=self.cores,
-                target_accept=self.target_accept,
-                random_seed=self.random_seed,
-                progressbar=self.progressbar,
-                compute_convergence_checks=False,
-            )
-            prior = pm.sample_prior_predictive(
-                draws=self.predictive_draws, random_seed=self.random_seed + 1
-            )
-        idata.extend(prior)
-        rng = np.random.default_rng(self.random_seed + 2)
+            return super()._fit_idata(stats)
+
+    def _add_groups(self, idata, model, stats) -> None:
+        idata.attrs["free_vars"] = json.dumps(self._free_vars)
+        rng = np.random.default_rng(self.sampler_.seed + 2)
         coords = {"topic": list(map(str, stats["topics"]))}
 
-        def summaries(arrays, n_max):
+        def summaries(ds):
+            arrays = {k: _draws_from(ds, k) for k in TOPIC_PARAMS}
             n = arrays["click_mu"].shape[0]
-            take = np.linspace(0, n - 1, min(n, n_max)).astype(int)
-            sim = simulate_summaries(
-                rng,
-                arrays["click_mu"][take],
-                arrays["click_kappa"][take],
-                arrays["sc_mu"][take],
-                arrays["sc_kappa"][take],
-                stats,
-            )
+            take = np.linspace(0, n - 1, min(n, self.predictive_draws)).astype(int)
+            sim = simulate_summaries(rng, *(arrays[k][take] for k in TOPIC_PARAMS), stats)
             return xr.Dataset(
                 {k: (("chain", "draw", "topic"), v[None]) for k, v in sim.items()},
                 coords={"chain": [0], "draw": np.arange(len(take)), **coords},
             )
 
-        draws = {k: _draws_from(idata.posterior, k) for k in TOPIC_PARAMS}
-        post_pred = summaries(draws, self.predictive_draws)
-        prior_pred = summaries(
-            {k: _draws_from(idata.prior, k) for k in TOPIC_PARAMS}, self.predictive_draws
-        )
-        obs = xr.Dataset(
-            {k: (("topic",), v) for k, v in _observed_summaries(stats).items()}, coords=coords
-        )
         idata.add_groups(
-            posterior_predictive=post_pred, prior_predictive=prior_pred, observed_data=obs
+            posterior_predictive=summaries(idata.posterior),
+            prior_predictive=summaries(idata.prior),
         )
         idata.attrs.update(
             {
                 "model": "hierarchical beta-binomial (seed 003 design card)",
-                "signup_likelihood": self.signup_likelihood,
-                "prior_spec": json.dumps({k: v.to_dict() for k, v in priors.items()}),
-                "seed": int(self.random_seed),
                 "n_pairs": stats["n_pairs"],
                 "n_click_rows": len(stats["click"]),
                 "n_sc_rows": len(stats["sc"]),
@@ -692,12 +588,65 @@ class HierarchicalSignupModel:
                 "n_signup_without_click": stats["n_signup_without_click"],
             }
         )
-        self.idata_ = idata
-        self.stats_ = stats
-        self.topics_ = stats["topics"]
-        self.draws_ = draws
-        self.summary_ = az.summary(idata, var_names=list(TOPIC_PARAMS), hdi_prob=0.9)
-        return self
+
+    def _data_groups(self, stats: dict) -> dict:
+        topics = list(map(str, stats["topics"]))
+        p = stats["pairs"]
+        n = len(p["topic"])
+        const = xr.Dataset(
+            {f"pair_{k}": ("pair", v) for k, v in p.items()},
+            coords={"pair": np.arange(n), "topic": topics},
+        )
+        obs = xr.Dataset(
+            {k: ("topic", v) for k, v in _observed_summaries(stats).items()},
+            coords={"topic": topics},
+        )
+        return {"constant_data": const, "observed_data": obs}
+
+    def _restore(self, idata) -> None:
+        self.signup_likelihood = str(idata.attrs.get("signup_likelihood", self.signup_likelihood))
+        post = idata.posterior
+        self.topics_ = pd.Index([str(t) for t in post["topic"].values], dtype=object)
+        self.draws_ = {k: _draws_from(post, k) for k in TOPIC_PARAMS}
+        self.pairs_ = None
+        if "constant_data" in idata.groups() and "pair_topic" in idata.constant_data:
+            c = idata.constant_data
+            self.pairs_ = pd.DataFrame(
+                {
+                    "topic": pd.Categorical.from_codes(
+                        c["pair_topic"].values.astype(np.int64), self.topics_
+                    ),
+                    "sends": c["pair_sends"].values.astype(np.int64),
+                    "clicks": c["pair_clicks"].values.astype(np.int64),
+                    "signed_up": c["pair_signed_up"].values.astype(np.int64),
+                }
+            )
+        self.info_ = {
+            k: int(idata.attrs[k])
+            for k in (
+                "n_pairs",
+                "n_click_rows",
+                "n_sc_rows",
+                "n_repaired",
+                "n_signup_without_click",
+            )
+            if k in idata.attrs
+        }
+
+    def _diag_vars(self, idata) -> list[str] | None:
+        free = getattr(self, "_free_vars", None)
+        if free is None and "free_vars" in idata.attrs:
+            free = json.loads(idata.attrs["free_vars"])
+        return free
+
+    def summary(self, var_names=None, prob: float = 0.9):
+        """Parameter table (default: the hyperparameters and every topic's ``mu``/``kappa``
+        of both stages)."""
+        if var_names is None:
+            post = self.idata_.posterior
+            hyper = [f"{st}_{p}" for st in STAGES for p in HYPER_PARAMS]
+            var_names = [n for n in (*hyper, *TOPIC_PARAMS) if n in post]
+        return super().summary(var_names, prob)
 
     @classmethod
     def from_point(
@@ -709,7 +658,7 @@ class HierarchicalSignupModel:
         topics = pd.Index(list(topics), dtype=object)
         values = (mu_click, kappa_click, mu_sc, kappa_sc)
         draws = {
-            k: np.broadcast_to(np.asarray(v, dtype=float), (len(topics),)).copy()
+            k: np.broadcast_to(np.asarray(v, dtype=float), (1, len(topics))).copy()
             for k, v in zip(TOPIC_PARAMS, values, strict=True)
         }
         return cls.from_draws(topics, draws, signup_likelihood=signup_likelihood)
@@ -719,17 +668,22 @@ class HierarchicalSignupModel:
         cls, topics, draws: dict[str, np.ndarray], *, signup_likelihood: str = "any"
     ) -> HierarchicalSignupModel:
         """A 'fitted' model from posterior draws ``{click_mu, click_kappa, sc_mu, sc_kappa}``,
-        each ``(draws, topic)`` (e.g. a fit done elsewhere, as in the calibration study)."""
+        each ``(draws, topic)`` (a fit done elsewhere, as in the calibration study; one
+        chain). It predicts for given pairs; it has no data, diagnostics or provenance."""
+        import arviz as az
+
+        topics = [str(t) for t in topics]
+        arr = {k: np.atleast_2d(np.asarray(draws[k], dtype=float))[None] for k in TOPIC_PARAMS}
         self = cls(signup_likelihood=signup_likelihood)
-        self.topics_ = pd.Index(list(topics), dtype=object)
-        self.draws_ = {k: np.atleast_2d(np.asarray(draws[k], dtype=float)) for k in TOPIC_PARAMS}
+        idata = az.from_dict(
+            posterior=arr, coords={"topic": topics}, dims={k: ["topic"] for k in TOPIC_PARAMS}
+        )
+        idata.attrs["signup_likelihood"] = signup_likelihood
+        self.idata_ = idata
+        self._restore(idata)
         return self
 
     # ---------------------------------------------------------------- predict
-    def _check_fitted(self):
-        if not hasattr(self, "draws_"):
-            raise RuntimeError("HierarchicalSignupModel is not fitted; call fit() first")
-
     def _beta_params(self, t, s, c, take):
         """Click posterior ``Beta(a_c, b_c)`` and the topic's signup-given-click prior
         ``Beta(a_s, b_s)`` per draw in ``take`` and combination."""
@@ -740,7 +694,16 @@ class HierarchicalSignupModel:
         b_c = (s - c) + kc * (1 - mc)
         return a_c, b_c, ks * ms, ks * (1 - ms)
 
+    def _pairs(self, pairs):
+        self.check_fitted()
+        if pairs is not None:
+            return pairs
+        if self.pairs_ is None:
+            raise ValueError("this model holds no fitted pairs; pass pairs to predict for")
+        return self.pairs_
+
     def _combos(self, pairs):
+        """Unique ``(topic, S, C, Y)`` combinations: ``(inverse, t, s, c, y)``."""
         t = _topic_codes(pairs, self.topics_)
         s, c, y = consistent_counts(pairs, self.signup_likelihood)
         key = ((t.astype(np.int64) * (s.max() + 1) + s) * (c.max() + 1) + c) * 2 + y
@@ -749,61 +712,86 @@ class HierarchicalSignupModel:
         first[inv[::-1]] = np.arange(len(inv))[::-1]
         return inv, t[first], s[first], c[first], y[first]
 
-    def predict(
-        self, pairs: pd.DataFrame, *, prob: float = 0.9, max_draws: int = 1000, seed: int = 0
-    ) -> pd.DataFrame:
-        """Per-recipient posterior means and ``prob`` central intervals.
+    def _stage_draws(self, rng, a_c, b_c, a_s, b_s, c, y, kind: str):
+        """Per draw and combination: ``(p_click, p_signup_given_click)`` — the closed-form
+        posterior means given the draw (``kind="mean"``) or one draw from each recipient
+        posterior (``kind="sample"``; :func:`models.rates.sample_posterior`)."""
+        lik = self.signup_likelihood
+        if kind == "mean":
+            return a_c / (a_c + b_c), posterior_moment(a_s, b_s, y, c, 1, lik)
+        if kind == "sample":
+            return rng.beta(a_c, b_c), sample_posterior(rng, a_s, b_s, y, c, lik)
+        raise ValueError(f"kind must be 'mean' or 'sample', got {kind!r}")
 
-        ``p_click = mean_d (C + kappa mu)/(S + kappa)``; ``p_signup_given_click = mean_d
-        E[p_sc | C, Y]`` (:func:`sc_posterior_moment`: ``Beta(a, b + C)`` for ``Y = 0``, the
-        closed-form mean of the "any signup" posterior for ``Y = 1``); ``p_signup =
-        mean_d[p_click_d * p_sc_d]`` (the two stages are independent given the topic parameters).
-        The interval of ``p_signup`` comes from one draw of each stage's recipient posterior per
-        posterior draw (at most ``max_draws``; :func:`sample_sc_posterior`), vectorised over the
-        unique ``(topic, S, C, Y)`` combinations only and mapped back to recipients. Counts go
-        through :func:`consistent_counts`.
+    def predict(
+        self, pairs: pd.DataFrame | None = None, *, kind: str = "mean", seed: int = 0
+    ) -> xr.Dataset:
+        """Per-draw recipient rates ``p_click``, ``p_signup_given_click`` and ``p_signup``, each
+        with dims ``(chain, draw, pair)``.
+
+        ``kind="mean"``: given each posterior draw of the topic parameters, the closed-form
+        posterior means — ``(C + kappa mu)/(S + kappa)`` for clicks, ``E[p_sc | C, Y]``
+        (:func:`models.rates.posterior_moment`) for signups, their product for ``p_signup``
+        (the stages are independent given the topic parameters); averaging over draws gives
+        the exact posterior means. ``kind="sample"``: one draw from each recipient's posterior
+        per posterior draw (draws of the rates themselves, whose quantiles are the intervals).
+        ``pairs`` default: the fitted ones (``pair`` = their row number). Computed on the unique
+        ``(topic, S, C, Y)`` combinations; memory is draws × pairs (see :meth:`pair_table` for
+        large audiences).
         """
-        self._check_fitted()
+        pairs = self._pairs(pairs)
+        inv, t, s, c, y = self._combos(pairs)
+        post = self.idata_.posterior
+        take = np.arange(self.draws_["click_mu"].shape[0])
+        pc, ps = self._stage_draws(
+            np.random.default_rng(seed), *self._beta_params(t, s, c, take), c, y, kind
+        )
+        shape = (post.sizes["chain"], post.sizes["draw"], len(inv))
+        dims = ("chain", "draw", "pair")
+        return xr.Dataset(
+            {
+                "p_click": (dims, pc[:, inv].reshape(shape)),
+                "p_signup_given_click": (dims, ps[:, inv].reshape(shape)),
+                "p_signup": (dims, (pc * ps)[:, inv].reshape(shape)),
+            },
+            coords={
+                "chain": post["chain"].values,
+                "draw": post["draw"].values,
+                "pair": np.arange(len(inv)),
+            },
+        )
+
+    def pair_table(
+        self,
+        pairs: pd.DataFrame | None = None,
+        *,
+        prob: float = 0.9,
+        max_draws: int = 1000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """``pairs`` with the per-recipient posterior: ``p_click``, ``p_signup_given_click``,
+        ``p_signup`` (exact posterior means: :meth:`predict` ``kind="mean"`` averaged over all
+        draws) and ``p_signup_lower_90`` / ``p_signup_upper_90`` (quantiles of ``max_draws``
+        draws of :meth:`predict` ``kind="sample"``; a subsample of the posterior draws, or the
+        draws repeated when there are fewer, so a point posterior still gets real intervals).
+        Works on the unique combinations and maps back to recipients."""
+        pairs = self._pairs(pairs)
         inv, t, s, c, y = self._combos(pairs)
         n_d = self.draws_["click_mu"].shape[0]
-        take = np.arange(n_d)
-        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, take)
-        pc = a_c / (a_c + b_c)
-        ps = sc_posterior_moment(a_s, b_s, c, y, 1, self.signup_likelihood)
-        p_click = pc.mean(0)
-        p_sc = ps.mean(0)
-        p_signup = (pc * ps).mean(0)
-        # ``max_draws`` samples: a subsample of the posterior draws, or the draws repeated when
-        # there are fewer (a point posterior from :meth:`from_point` still gets real intervals)
+        rng = np.random.default_rng(seed)
+        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, np.arange(n_d))
+        pc, ps = self._stage_draws(rng, a_c, b_c, a_s, b_s, c, y, "mean")
         sub = np.linspace(0, n_d - 1, max_draws).round().astype(int)
-        rng = np.random.default_rng(seed)
-        sample = self._sample_p_signup(rng, a_c[sub], b_c[sub], a_s[sub], b_s[sub], c, y)
-        lo, hi = np.quantile(sample, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        xc, xs = self._stage_draws(rng, a_c[sub], b_c[sub], a_s[sub], b_s[sub], c, y, "sample")
+        lo, hi = np.quantile(xc * xs, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         out = pairs.copy()
-        out["p_click"] = p_click[inv]
-        out["p_signup_given_click"] = p_sc[inv]
-        out["p_signup"] = p_signup[inv]
-        pct = round(prob * 100)
-        out[f"p_signup_lower_{pct}"] = lo[inv]
-        out[f"p_signup_upper_{pct}"] = hi[inv]
+        out["p_click"] = pc.mean(0)[inv]
+        out["p_signup_given_click"] = ps.mean(0)[inv]
+        out["p_signup"] = (pc * ps).mean(0)[inv]
+        lo_name, hi_name = interval_names(prob, "p_signup")
+        out[lo_name] = lo[inv]
+        out[hi_name] = hi[inv]
         return out
-
-    def _sample_p_signup(self, rng, a_c, b_c, a_s, b_s, c, y):
-        """One draw per element of ``p_click * p_sc`` from the two recipient posteriors."""
-        return rng.beta(a_c, b_c) * sample_sc_posterior(rng, a_s, b_s, c, y, self.signup_likelihood)
-
-    def sample_p_signup(self, pairs: pd.DataFrame, *, seed: int = 0) -> np.ndarray:
-        """Posterior draws of every recipient's ``p_signup``, one per posterior draw:
-        ``(draws, len(pairs))``. Draw ``d`` is ``p_click * p_sc`` from the recipient posteriors
-        (Beta for clicks, :func:`sample_sc_posterior`) given draw ``d`` of the topic parameters
-        — the joint posterior of the recipient's rate that :meth:`predict`'s intervals summarise.
-        """
-        self._check_fitted()
-        inv, t, s, c, y = self._combos(pairs)
-        take = np.arange(self.draws_["click_mu"].shape[0])
-        a_c, b_c, a_s, b_s = self._beta_params(t, s, c, take)
-        rng = np.random.default_rng(seed)
-        return self._sample_p_signup(rng, a_c, b_c, a_s, b_s, c, y)[:, inv]
 
     def expected_signups_draws(
         self,
@@ -816,12 +804,12 @@ class HierarchicalSignupModel:
         """Posterior draws of an audience's expected signups ``sum_i p_signup_i``.
 
         Per posterior draw of the topic parameters, each member's ``p_signup`` is a product of
-        independent recipient posteriors (Beta for clicks, :func:`sample_sc_posterior` for the
-        signup stage). When ``members x draws <= exact_limit`` they are sampled
-        exactly; beyond, the sum over members uses its exact conditional mean and variance with a
-        normal term (central limit over many members), clipped at 0.
+        independent recipient posteriors (Beta for clicks, the signup-stage posterior of
+        :func:`models.rates.sample_posterior`). When ``members x draws <= exact_limit`` they
+        are sampled exactly; beyond, the sum over members uses its exact conditional mean and
+        variance with a normal term (central limit over many members), clipped at 0.
         """
-        self._check_fitted()
+        self.check_fitted()
         n_d = self.draws_["click_mu"].shape[0]
         sub = np.linspace(0, n_d - 1, min(n_d, max_draws)).astype(int)
         rng = np.random.default_rng(seed)
@@ -835,15 +823,28 @@ class HierarchicalSignupModel:
             total = np.zeros(len(sub))
             for start in range(0, len(inv), 200_000):
                 idx = inv[start : start + 200_000]
-                total += self._sample_p_signup(
-                    rng, a_c[:, idx], b_c[:, idx], a_s[:, idx], b_s[:, idx], c[idx], y[idx]
-                ).sum(1)
+                xc, xs = self._stage_draws(
+                    rng,
+                    a_c[:, idx],
+                    b_c[:, idx],
+                    a_s[:, idx],
+                    b_s[:, idx],
+                    c[idx],
+                    y[idx],
+                    "sample",
+                )
+                total += (xc * xs).sum(1)
             return total
         n1 = a_c + b_c
         m1 = a_c / n1
-        m2 = sc_posterior_moment(a_s, b_s, c, y, 1, lik)
+        m2 = posterior_moment(a_s, b_s, y, c, 1, lik)
         e1 = a_c * (a_c + 1) / (n1 * (n1 + 1))
-        e2 = sc_posterior_moment(a_s, b_s, c, y, 2, lik)
+        e2 = posterior_moment(a_s, b_s, y, c, 2, lik)
         mean = (m1 * m2) @ n_k
         var = (e1 * e2 - (m1 * m2) ** 2) @ n_k
         return np.maximum(mean + np.sqrt(var) * rng.standard_normal(len(sub)), 0.0)
+
+
+def _draws_from(ds, name: str) -> np.ndarray:
+    """``(chain*draw, topic)`` array of a posterior/prior variable."""
+    return ds[name].stack(sample=SAMPLE_DIMS).transpose("sample", "topic").to_numpy()

@@ -173,12 +173,12 @@ def test_signup_page_rules_change_the_audience_and_match_the_cli(app_data, tmp_p
     )
     assert len(audience) == n1
     assert m1["expected signups"] == f"{expected.iloc[-1]['expected_signups']:,.1f}"
-    out = tmp_path / "audience.csv"
+    out = tmp_path / "aud"  # --out is a folder holding audience.csv and summary.json
     argv = ["signup", "score", "--events", str(paths["events"]), "--campaigns",
             str(paths["campaigns"]), "--signups", str(paths["signups"]), "--goal", "new",
             "--top-n", "50", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
-    assert appdata.audience_csv(audience) == out.read_bytes()
+    assert appdata.audience_csv(audience) == (out / "audience.csv").read_bytes()
     assert funnel["kept"].iloc[-1] == n1
 
 

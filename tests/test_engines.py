@@ -379,7 +379,7 @@ def test_cli_engines_write_identical_audiences(inputs, tmp_path):
     common += ["--signups", str(p["signups"]), "--top-n", "10"]
     out = {}
     for engine in ("pandas", "duckdb"):
-        out[engine] = tmp_path / f"{engine}.csv"
+        out[engine] = tmp_path / engine  # --out is a folder holding audience.csv
         run = subprocess.run(
             [sys.executable, "-m", "bayes.cli", "signup", "score", *common]
             + ["--engine", engine, "--out", str(out[engine])],
@@ -387,7 +387,8 @@ def test_cli_engines_write_identical_audiences(inputs, tmp_path):
             text=True,
         )
         assert run.returncode == 0, run.stderr
-    assert out["pandas"].read_bytes() == out["duckdb"].read_bytes()
+    audience = {e: (folder / "audience.csv").read_bytes() for e, folder in out.items()}
+    assert audience["pandas"] == audience["duckdb"]
     bad = subprocess.run(
         [sys.executable, "-m", "bayes.cli", "signup", "backtest", *common[:6]]
         + ["--spark-master", "spark://h:7077"],

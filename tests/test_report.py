@@ -205,8 +205,7 @@ def test_headlines_say_number_and_uncertainty():
         "Keep video integrated: standalone − integrated −57.3k Core users [−150k, +41.0k] on "
         "the high-engagement base, P(standalone better) 0.19."
     )
-    total = {"members": 2433, "expected_signups": 25.51, "lower": 21.44, "upper": 29.65,
-             "prob": 0.9}  # fmt: skip
+    total = {"members": 2433, "expected_signups": 25.51, "lower_90": 21.44, "upper_90": 29.65}
     assert headlines.signup_audience(total) == (
         "An audience of 2,433 recipients is expected to bring 25.5 signups [21.4, 29.6] "
         "(hierarchical model, 90% interval)."

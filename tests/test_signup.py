@@ -80,7 +80,7 @@ def test_eb_is_hierarchical_special_case_kappa_2(rng):
     eb = eb_scores(pairs, priors)
     hier = HierarchicalSignupModel.from_point(
         topics, priors["p0_click"], 2.0, priors["p0_sc"], 2.0, signup_likelihood="binomial"
-    ).predict(pairs)
+    ).pair_table(pairs)
     for col in ("p_click", "p_signup_given_click", "p_signup"):
         np.testing.assert_allclose(hier[col], eb[col], rtol=0, atol=1e-12)
     np.testing.assert_allclose(

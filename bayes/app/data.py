@@ -211,19 +211,19 @@ def signup_scores(
 ) -> SignupScores:
     """Load and validate the inputs, count (seed 003 §2), and score every pair by the seed's
     empirical Bayes or the hierarchical model (NUTS, ``draws`` per chain, 2 chains)."""
-    from bayes.signup.audience import score_pairs
+    from bayes.signup.audience import refuse_impossible_counts, score_pairs
     from bayes.signup.counting import count_pairs
     from bayes.signup.data import load_inputs
-    from models.sampling import default_cores
+    from models.sampling import SamplerConfig
     from models.signup import HierarchicalSignupModel
 
     inp = load_inputs(events, campaigns, signups)
     counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
+    refuse_impossible_counts(counts.pairs, inp)  # clicks > sends: named, as in the CLI
     model = None
     if method == "hierarchical":
-        model = HierarchicalSignupModel(
-            draws=draws, tune=draws, chains=2, cores=default_cores(2), random_seed=seed
-        )
+        sampler = SamplerConfig(draws=draws, tune=draws, chains=2, seed=seed, progress=False)
+        model = HierarchicalSignupModel(sampler=sampler)
     scored, model = score_pairs(counts.pairs, counts.topics, method=method, model=model)
     return SignupScores(
         scored=scored,

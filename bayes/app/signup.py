@@ -137,10 +137,10 @@ st.markdown(f"**{headlines.signup_audience(total, method=method)}**")
 m1, m2, m3 = st.columns(3)
 m1.metric("recipients", f"{len(audience):,}")
 m2.metric("expected signups", fmt_number(total["expected_signups"], 1))
-if "lower" in total:
+if "lower_90" in total:
     m3.metric(
         "90% interval",
-        f"{fmt_number(total['lower'], 1)} – {fmt_number(total['upper'], 1)}",
+        f"{fmt_number(total['lower_90'], 1)} – {fmt_number(total['upper_90'], 1)}",
         help="central 90% posterior interval of the expected signups (hierarchical model)",
     )
 else:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes.io import InputError
+from bayes.io import InputError, row_numbers
 from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, eb_scores
-from priors.signup import TOPIC_PARAMS
+from priors.spec import interval_names
 
 __all__ = [
     "AudienceResult",
@@ -34,6 +34,7 @@ __all__ = [
     "rule_recency",
     "rule_top_n",
     "score",
+    "refuse_impossible_counts",
     "score_pairs",
     "write_audience",
 ]
@@ -208,8 +209,10 @@ def expected_signups(audience: pd.DataFrame, model=None, *, prob: float = 0.9, s
     """Seed §6: ``E[signups] = sum_i p_signup_i`` per topic and in total.
 
     With a fitted :class:`HierarchicalSignupModel` also the ``prob`` credible interval of the
-    sum, from per-draw sums over members (see ``expected_signups_draws``).
+    sum (``lower_90``, ``upper_90``), from per-draw sums over members (see
+    ``expected_signups_draws``).
     """
+    lo_name, hi_name = interval_names(prob)
     rows = []
     groups = [(str(t), g) for t, g in audience.groupby("topic", observed=True)]
     groups.append(("(all)", audience))
@@ -218,7 +221,7 @@ def expected_signups(audience: pd.DataFrame, model=None, *, prob: float = 0.9, s
         if model is not None:
             draws = model.expected_signups_draws(g, seed=seed)
             lo, hi = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2]) if len(g) else (0, 0)
-            row.update({"lower": float(lo), "upper": float(hi), "prob": prob})
+            row.update({lo_name: float(lo), hi_name: float(hi)})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -243,7 +246,8 @@ class AudienceResult:
     info: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        """Machine-readable summary (for ``--json``)."""
+        """Machine-readable summary (``--json``, ``summary.json``): the same inputs and seed
+        give the same summary (timings are in :attr:`timings`, not here)."""
         total = self.expected[self.expected["topic"] == "(all)"].iloc[0].to_dict()
         rules = asdict(self.rules)
         rules["as_of"] = None if self.as_of is None else self.as_of.isoformat()
@@ -255,12 +259,21 @@ class AudienceResult:
             "by_topic": self.expected.to_dict(orient="records"),
             "funnel": self.funnel.to_dict(orient="records"),
             "topic_priors": self.priors.to_dict(orient="records"),
-            "timings_s": self.timings,
             **self.info,
         }
-        if "lower" in total:
-            out["expected_signups_interval"] = [total["lower"], total["upper"]]
-            out["interval_prob"] = total["prob"]
+        for k in [c for c in total if c.startswith(("lower_", "upper_"))]:
+            out[f"expected_signups_{k}"] = total[k]
+        if self.model is not None:
+            out["model"] = {
+                "priors": self.model.priors_.to_dict(),
+                "sampler": self.model.sampler_.to_dict(),
+                "signup_likelihood": self.model.signup_likelihood,
+                **getattr(self.model, "info_", {}),
+            }
+            diag = self.model.diagnostics_.to_dict()
+            out["diagnostics"] = diag
+            out["ok"] = diag["ok"]
+            out["problems"] = diag["problems"]
         return out
 
 
@@ -273,16 +286,17 @@ def score_pairs(
     alpha_sc: float = DEFAULT_ALPHA,
     model: HierarchicalSignupModel | None = None,
     prob: float = 0.9,
+    source: str | None = None,
 ) -> tuple[pd.DataFrame, HierarchicalSignupModel | None]:
     """Score every pair by the seed's EB (§4-§5) or the hierarchical model (fitted here on all
-    pairs unless a fitted ``model`` is given)."""
+    pairs unless a fitted ``model`` is given; ``source`` is recorded as its data source)."""
     if method == "eb":
         return eb_scores(pairs, priors, alpha_c=alpha_c, alpha_sc=alpha_sc), None
     if method == "hierarchical":
         model = model if model is not None else HierarchicalSignupModel()
-        if not hasattr(model, "draws_"):
-            model.fit(pairs)
-        return model.predict(pairs, prob=prob), model
+        if not hasattr(model, "idata_"):
+            model.fit(pairs, source=source)
+        return model.pair_table(pairs, prob=prob), model
     raise InputError(f"method must be 'eb' or 'hierarchical', got {method!r}")
 
 
@@ -297,19 +311,31 @@ def score(
     alpha_sc: float = DEFAULT_ALPHA,
     model: HierarchicalSignupModel | None = None,
     prob: float = 0.9,
+    source: str | None = None,
 ) -> AudienceResult:
     """Seed §9 end to end: load and validate, count, topic priors, score, business rules,
     expected signups. Inputs are paths (CSV/Parquet) or DataFrames; the counting runs on the
-    active aggregation engine (:func:`bayes.engines.count_signups`)."""
+    active aggregation engine (:func:`bayes.engines.count_signups`). Impossible counts are
+    refused (:func:`refuse_impossible_counts`). ``source`` is the data source a hierarchical
+    fit records (default: the events path as given)."""
     from bayes.engines import count_signups
+    from bayes.signup.data import load_inputs
 
     rules = rules or AudienceRules()
     counts = count_signups(events, campaigns, signups)
+    refuse_impossible_counts(counts.pairs, lambda: load_inputs(events, campaigns, signups))
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
     t = time.perf_counter()
     scored, model = score_pairs(
-        pairs, priors, method=method, alpha_c=alpha_c, alpha_sc=alpha_sc, model=model, prob=prob
+        pairs,
+        priors,
+        method=method,
+        alpha_c=alpha_c,
+        alpha_sc=alpha_sc,
+        model=model,
+        prob=prob,
+        source=source or counts.sources.get("events"),
     )
     timings["score"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -323,8 +349,6 @@ def score(
         "sources": counts.sources,
         "engine": counts.engine,
     }
-    if model is not None and hasattr(model, "stats_"):
-        info["n_repaired"] = model.stats_["n_repaired"]
     return AudienceResult(
         audience=audience,
         funnel=funnel,
@@ -370,33 +394,39 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def write_posterior(model: HierarchicalSignupModel, path, *, data_hash: str | None = None):
-    """Write the hierarchical fit as NetCDF (posterior, prior, predictive groups, observed
-    summaries, sample stats) with attrs: prior spec JSON, data hash, seed, package version and
-    the convergence diagnostics."""
-    import json
+def refuse_impossible_counts(pairs: pd.DataFrame, inputs) -> None:
+    """Refuse impossible counts before any scoring (README: impossible counts are refused).
 
-    from bayes import __version__
-    from bayes.diagnostics import fit_diagnostics
-    from bayes.io import write_netcdf
-
-    idata = model.idata_
-    diag = fit_diagnostics(idata, var_names=_DIAG_VARS)
-    idata.attrs.update(
-        {
-            "data_hash": data_hash or "",
-            "package_version": __version__,
-            "diagnostics": json.dumps(diag.to_dict(), default=float),
-        }
+    A pair with more unique clicks than unique sends (click events whose message has no send
+    event) would be scored ``p_click > 1``: :class:`InputError` names the events file, the
+    ``event_type`` column and the rows of those click events, and the first pairs.
+    ``inputs`` is the validated :class:`~bayes.signup.data.SignupInputs` or a function giving
+    them: called only when a pair is impossible (counts from a SQL engine are checked
+    without reading the events into pandas; the rows are found on the failure path).
+    """
+    bad = pairs["clicks"].to_numpy() > pairs["sends"].to_numpy()
+    if not bad.any():
+        return
+    if callable(inputs):
+        inputs = inputs()
+    b = pairs[bad]
+    ev = inputs.events
+    emails = set(map(str, b["email"].astype(str)))
+    cand = (
+        ev["email"].astype(str).isin(emails).to_numpy() & (ev["event_type"] == "click").to_numpy()
     )
-    return write_netcdf(idata, path)
-
-
-_DIAG_VARS = list(TOPIC_PARAMS)
-
-
-def check_model(model: HierarchicalSignupModel):
-    """:func:`bayes.diagnostics.check_fit` on the topic-level parameters (warns loudly)."""
-    from bayes.diagnostics import check_fit
-
-    return check_fit(model.idata_, "signup hierarchical posterior", var_names=_DIAG_VARS)
+    topic = inputs.topic_of_campaign.reindex(ev["campaign_id"][cand].astype(str)).to_numpy()
+    key = pd.MultiIndex.from_arrays([ev["email"][cand].astype(str).to_numpy(), topic])
+    bad_keys = pd.MultiIndex.from_arrays([b["email"].astype(str), b["topic"].astype(str)])
+    mask = np.zeros(len(ev), bool)
+    mask[np.flatnonzero(cand)[key.isin(bad_keys)]] = True
+    examples = "; ".join(
+        f"{r.email} / {r.topic}: {r.clicks} clicks, {r.sends} sends" for r in b.head(3).itertuples()
+    )
+    raise InputError(
+        f"{int(bad.sum())} (email, topic) pair(s) have more unique clicks than unique sends "
+        f"(click events whose msg_id has no send event), which would give p_click > 1 ({examples})",
+        source=inputs.sources.get("events"),
+        column="event_type",
+        rows=row_numbers(mask, limit=20),
+    )

@@ -135,9 +135,9 @@ def backtest(
     priors = topic_priors(train)
     eb = eb_scores(train, priors)
     model = model if model is not None else HierarchicalSignupModel()
-    if not hasattr(model, "draws_"):
+    if not hasattr(model, "idata_"):
         model.fit(train)
-    hier = model.predict(train)
+    hier = model.pair_table(train)
     out = train.iloc[idx][["email", "topic", "sends", "clicks", "signed_up"]].reset_index(drop=True)
     out["click"] = hold["click"].to_numpy()
     out["signup"] = hold["signup"].to_numpy()

@@ -76,7 +76,7 @@ def sbc_ranks(
     replication one chain of ``tune + draws`` NUTS iterations; ranks among ``L = draws // thin``
     thinned draws (``0..L``). Also records the divergences and ``coverage_90``, the share of
     all recipients whose true ``p_signup`` lies in the 90% interval of
-    :meth:`models.signup.HierarchicalSignupModel.predict` (with ``draws`` posterior draws its
+    :meth:`models.signup.HierarchicalSignupModel.pair_table` (with ``draws`` posterior draws its
     expectation is ``(q95 - q05 positions) / (draws + 1)``, slightly below 0.9: see
     :func:`expected_interval_coverage`).
     """
@@ -86,6 +86,7 @@ def sbc_ranks(
 
     from bayes.progress import progress
     from models.signup import (
+        CENTERED,
         HierarchicalSignupModel,
         build_model,
         compress,
@@ -96,7 +97,7 @@ def sbc_ranks(
 
     names = [f"T{t}" for t in range(n_topics)]
     grid = design_grid(names, s_max)
-    model = build_model(grid, priors, weights_as_data=True)
+    model = build_model(grid, priors, centered=CENTERED, weights_as_data=True)
     rng = np.random.default_rng(seed)
     topic = np.repeat(np.arange(n_topics), recipients_per_topic)
     sends = np.minimum(1 + rng.poisson(sends_mean - 1, len(topic)), s_max)
@@ -149,7 +150,8 @@ def sbc_ranks(
         fitted = HierarchicalSignupModel.from_draws(names, thinned)
         i = _pick_recipient(sim["clicks"], sim["signed_up"], topic)
         p_true = sim["p_click"] * sim["p_sc"]
-        x = fitted.sample_p_signup(pairs.iloc[[i]], seed=seed + r)[:, 0]
+        x = fitted.predict(pairs.iloc[[i]], kind="sample", seed=seed + r)["p_signup"]
+        x = x.values.reshape(-1)
         row.update(
             {
                 "p_signup_true": float(p_true[i]),
@@ -161,7 +163,7 @@ def sbc_ranks(
         full = HierarchicalSignupModel.from_draws(
             names, {k: post[k].to_numpy()[0] for k in TOPIC_PARAMS}
         )
-        pred = full.predict(pairs, max_draws=draws, seed=seed + r)
+        pred = full.pair_table(pairs, max_draws=draws, seed=seed + r)
         inside = (pred["p_signup_lower_90"].to_numpy() <= p_true) & (
             p_true <= pred["p_signup_upper_90"].to_numpy()
         )

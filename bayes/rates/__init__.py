@@ -1,0 +1,1 @@
+"""``bayes rates``: the hierarchical beta-binomial for any grouped binomial data."""
