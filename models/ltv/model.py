@@ -190,7 +190,7 @@ class LTVModel(BayesianModel):
         if self.segment is not None and self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
-    def _prepare(self, data: pd.DataFrame, *, fitted_segments=None) -> LTVData:
+    def _prepare(self, data: pd.DataFrame, *, predicting: bool = False) -> LTVData:
         """Validate one row per customer and compress it (``ValueError`` naming customers)."""
         self._validate_config()
         if not isinstance(data, pd.DataFrame):
@@ -212,7 +212,10 @@ class LTVModel(BayesianModel):
                 "invalid RFM rows: frequency a whole number >= 0, 0 <= recency <= T, T > 0, "
                 "recency 0 without repeat purchases",
             ) from None
-        spend = ("monetary_value" in data.columns) if self.spend is None else bool(self.spend)
+        if predicting:
+            spend = self.spend_
+        else:
+            spend = ("monetary_value" in data.columns) if self.spend is None else bool(self.spend)
         m = x_spend = spend_rows = None
         paid_share = 1.0
         seg = segments = None
@@ -220,7 +223,7 @@ class LTVModel(BayesianModel):
             if self.segment not in data.columns:
                 raise ValueError(f"no segment column {self.segment!r}; found {list(data.columns)}")
             labels = data[self.segment].astype(str).to_numpy()
-            if fitted_segments is None:
+            if not predicting:
                 segments = tuple(sorted(set(labels)))
                 if len(segments) < 2:
                     raise ValueError(
@@ -228,12 +231,12 @@ class LTVModel(BayesianModel):
                         "fit without --segment"
                     )
             else:
-                segments = tuple(fitted_segments)
+                segments = tuple(self.segments_)
             code = {s: i for i, s in enumerate(segments)}
             seg = np.array([code.get(s, -1) for s in labels], dtype=np.int64)
         if spend:
             if "monetary_value" not in data.columns:
-                raise ValueError("spend=True needs a monetary_value column")
+                raise ValueError("a spend model needs a monetary_value column")
             m = data["monetary_value"].to_numpy(float)
             with np.errstate(invalid="ignore"):
                 bad = ~np.isfinite(m) | (m < 0)
@@ -255,7 +258,7 @@ class LTVModel(BayesianModel):
                 x_spend = np.where(m > 0, x, 0.0)
             m = np.where(x_spend > 0, m, 0.0)
             spend_rows = compress_spend(x_spend, m, seg)
-            if fitted_segments is None and spend_rows.n_unique == 0:
+            if not predicting and spend_rows.n_unique == 0:
                 raise ValueError(
                     "Gamma-Gamma needs at least one customer with a positive-value repeat "
                     "purchase; fit without spend (no monetary_value) instead"
@@ -449,7 +452,7 @@ class LTVModel(BayesianModel):
         if data is None:
             self.check_fitted()
             data = self.data_
-        return self._prepare(data, fitted_segments=getattr(self, "segments_", None))
+        return self._prepare(data, predicting=True)
 
     # ------------------------------------------------------------------ predictions
     def predict(
@@ -486,7 +489,7 @@ class LTVModel(BayesianModel):
         key = np.column_stack([comp.segment, comp.x, comp.T])
         uniq, first, back = np.unique(key, axis=0, return_index=True, return_inverse=True)
         back = back.ravel()
-        bg_xT = [v[..., first] for v in bg]
+        bg_xT = [v if v.shape[-1] == 1 else v[..., first] for v in bg]
         xT = (uniq[:, 1], uniq[:, 2])
         inv = comp.inverse
         out = {}
