@@ -348,28 +348,11 @@ def run_ltv(
 
 
 def headline(run: LTVRun, months: int = 12) -> str:
-    """One sentence: the mean LTV per customer with its 90% interval (and the holdout)."""
-    s = run.summary
-    key = f"ltv_{months}m"
-    if key not in s["per_customer"]:
-        pc = s["per_customer"]["expected_purchases"]
-        return (
-            f"Expected purchases per customer over the horizon: {pc['mean']:.2f} "
-            f"[{pc['lower_90']:.2f}, {pc['upper_90']:.2f}] (90% interval), "
-            f"{s['customers']:,} customers."
-        )
-    pc = s["per_customer"][key]
-    text = (
-        f"{months}-month LTV per customer {pc['mean']:,.2f} [{pc['lower_90']:,.2f}, "
-        f"{pc['upper_90']:,.2f}] (90% interval) over {s['customers']:,} customers"
-    )
-    if "holdout" in s:
-        h = s["holdout"]
-        text += (
-            f"; holdout purchases predicted within {100 * h['ape_total']:.1f}% in total "
-            f"(WMAPE by frequency bin {100 * h['wmape_aggregate_bins']:.1f}%)"
-        )
-    return text + "."
+    """One sentence: the LTV of the customer base with its 90% interval, per customer, and
+    the holdout (:func:`bayes.headlines.ltv_total`, the phrasing the report and app share)."""
+    from bayes.headlines import ltv_total
+
+    return ltv_total(run.summary, months)
 
 
 def write_ltv(run: LTVRun, folder: str | os.PathLike) -> list[str]:
