@@ -200,3 +200,90 @@ def compare_holdout(bgnbd: pd.DataFrame, glm: pd.DataFrame) -> pd.DataFrame:
         clean.attrs = {}
         rows.append({"method": name, **evaluate_holdout(clean)})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------ quoted evaluations
+
+#: the holdout evaluations quoted in docs/ltv.md (tests/test_ltv_docs.py keeps them in step)
+EVALUATIONS: dict[str, str] = {
+    "cdnow-sample": "CDNOW 1/10 sample (lifetimes), 39 + 39 weeks (FHL05a's split)",
+    "cdnow-master": "CDNOW master log (lifetimes), 39 + 39 weeks",
+    "growth-60d": "generated growth data (20,000 users, seed 0), 60-day holdout",
+}
+
+
+def run_evaluation(name: str, *, sampler=None, draws: int = 1000) -> dict:
+    """Fit on the calibration period of one of :data:`EVALUATIONS` and score the holdout:
+    :func:`evaluate_holdout` of the posterior-mean predictions (with ``ape_total_mc_se``), plus
+    the survival/GLM path's where the calibration is longer than the holdout."""
+    import warnings
+
+    from bayes.ltv import data as D
+    from bayes.ltv.workflow import fit_ltv, prepare_rfm
+
+    if name not in EVALUATIONS:
+        raise ValueError(f"unknown evaluation {name!r}; one of {list(EVALUATIONS)}")
+    split = {"calibration_end": "1997-09-30", "holdout_end": "1998-06-30"}
+    if name == "cdnow-sample":
+        tx = D.cdnow_transactions()
+    elif name == "cdnow-master":
+        tx = D.cdnow_master_transactions()
+    else:
+        from bayes.growth.data import generate_growth_data
+
+        tx = D.load_transactions(generate_growth_data(20_000, seed=0).orders, source="generated")
+        split = {"holdout_days": 60}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", D.MonetaryPolicyWarning)
+        prepared = prepare_rfm(transactions=tx, time_unit="W", **split)
+    model = fit_ltv(prepared.rfm, sampler=sampler)
+    pred = holdout_predictions(model, prepared.holdout, draws=draws)
+    out = {"name": name, "customers": len(pred), **evaluate_holdout(pred)}
+    out["diagnostics_ok"] = model.diagnostics_.ok
+    try:
+        g = glm_holdout_predictions(
+            prepared.transactions,
+            calibration_end=prepared.calibration_end,
+            holdout_end=prepared.holdout_end,
+        )
+    except InputError:
+        out["survival_glm"] = None
+    else:
+        out["survival_glm"] = compare_holdout(pred, g).iloc[1].to_dict()
+    return out
+
+
+#: header of the evaluation table in docs/ltv.md (rows from :func:`evaluation_row`)
+EVALUATION_HEADER = (
+    "| evaluation | data and split | customers | total APE (± MC s.e.) | WMAPE by frequency bin "
+    "| customer MAPE | customer WMAPE | survival/GLM path |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def evaluation_row(result: dict) -> str:
+    """One row of the docs' evaluation table from :func:`run_evaluation`'s result."""
+    g = result.get("survival_glm")
+    glm = (
+        f"total APE {100 * g['ape_total']:.1f}%, by bin {100 * g['wmape_aggregate_bins']:.1f}%, "
+        f"customer MAPE {g['mape_customer']:.3f}, WMAPE {g['wmape_customer']:.3f}"
+        if g
+        else "not run: the calibration period is not longer than the holdout"
+    )
+    return (
+        f"| `{result['name']}` | {EVALUATIONS[result['name']]} | {result['customers']:,} | "
+        f"{100 * result['ape_total']:.1f}% ± {100 * result['ape_total_mc_se']:.2f} | "
+        f"{100 * result['wmape_aggregate_bins']:.1f}% | {result['mape_customer']:.3f} | "
+        f"{result['wmape_customer']:.3f} | {glm} |"
+    )
+
+
+if __name__ == "__main__":  # python -m bayes.ltv.evaluate: the table of docs/ltv.md
+    import json
+    import sys
+
+    print(EVALUATION_HEADER, flush=True)
+    for key in sys.argv[1:] or list(EVALUATIONS):
+        res = run_evaluation(key)
+        print(evaluation_row(res), flush=True)
+        print(json.dumps(res, default=float), file=sys.stderr, flush=True)
