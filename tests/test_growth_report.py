@@ -26,7 +26,9 @@ def test_growth_demo_section(tmp_path):
     assert all(
         src.startswith("data:image/png;base64,") for src in re.findall(r'<img src="([^"]+)"', html)
     )
-    assert all(p.is_file() for p in sec.figures.values()) and len(sec.figures) >= 6
+    figures = {"growth_retention", "growth_survival", "growth_seasonality", "holdout"}
+    assert figures | {"p_alive_matrix"} == set(sec.figures), sec.figures
+    assert all(p.is_file() for p in sec.figures.values())
     assert "survival/GLM" in html and "Kaplan-Meier" in html
     model = bayes.load(tmp_path / "posteriors" / "growth_ltv.nc")
     assert model.time_unit == "week" and model.idata_.attrs["domain"] == "ltv"
