@@ -5,10 +5,11 @@ import re
 
 import pytest
 
+from tests.contract import assert_posterior_on_contract
+
 
 @pytest.mark.slow
 def test_growth_demo_section(tmp_path):
-    import bayes
     from bayes.demo import DemoContext
     from bayes.growth.report import demo_section
 
@@ -30,7 +31,7 @@ def test_growth_demo_section(tmp_path):
     assert figures | {"p_alive_matrix"} == set(sec.figures), sec.figures
     assert all(p.is_file() for p in sec.figures.values())
     assert "survival/GLM" in html and "Kaplan-Meier" in html
-    model = bayes.load(tmp_path / "posteriors" / "growth_ltv.nc")
+    model = assert_posterior_on_contract(tmp_path / "posteriors" / "growth_ltv.nc")
     assert model.time_unit == "week" and model.idata_.attrs["domain"] == "ltv"
     assert (tmp_path / "ltv" / "summary.json").is_file()
     assert sec.files["posterior"] == tmp_path / "posteriors" / "growth_ltv.nc"
