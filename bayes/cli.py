@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bayes.experiments.cli",
     "bayes.uplift.cli",
     "bayes.rates.cli",
+    "bayes.ltv.cli",
     "bayes.inspect",
     "bayes.runs",
     "bayes.app.cli",

@@ -73,21 +73,35 @@ def signup_audience(total: dict, *, method: str = "hierarchical") -> str:
     return text + "."
 
 
-def ltv_total(totals: dict, customers: int, *, holdout: dict | None = None) -> str:
-    """From ``run_ltv``'s totals: the 12-month LTV of the base (sum of posterior means) and
-    the holdout's total purchases, predicted against actual, that say how far to trust it."""
-    ltv = totals.get("ltv_12m_mean")
-    text = (
-        f"The {customers:,} customers are worth {compact(ltv)} over the next 12 months "
-        f"(discounted; {fmt_number(ltv / customers if ltv is not None else None, 2)} per "
-        "customer, posterior mean)"
-    )
+def ltv_total(summary: dict, months: int = 12) -> str:
+    """From the summary of :func:`bayes.ltv.workflow.run_ltv`: the ``months``-month
+    discounted LTV of the customer base with its 90% posterior interval (the sum over
+    customers, per draw), per customer, and the holdout's total purchases, predicted against
+    actual, that say how far to trust it."""
+    from models.ltv.units import days_per_unit
+
+    n = int(summary["customers"])
+    key = f"ltv_{months}m"
+    total = summary.get("totals", {}).get(key)
+    if total is None:  # no spend in the data: purchases only
+        pc = summary["per_customer"]["expected_purchases"]
+        text = (
+            f"The {n:,} customers are expected to make {fmt_number(pc['mean'], 2)} purchases "
+            f"each over the horizon {fmt_interval(pc['lower_90'], pc['upper_90'])} (90% interval)"
+        )
+    else:
+        text = (
+            f"The {n:,} customers are worth {compact(total['mean'])} "
+            f"{fmt_interval(total['lower_90'], total['upper_90'])} over the next {months} months "
+            f"(discounted, 90% interval; {fmt_number(total['mean'] / n, 2)} per customer)"
+        )
+    holdout = summary.get("holdout")
     if holdout and holdout.get("total_actual") is not None:
-        weeks = holdout.get("duration_weeks")
-        span = f" {fmt_number(weeks, 0)}-week" if weeks else ""
+        weeks = holdout["duration"] * days_per_unit(summary["time_unit"]) / 7
         text += (
-            f"; on the{span} holdout the model predicted {fmt_number(holdout['total_predicted'], 0)}"
-            f" purchases against {fmt_number(holdout['total_actual'], 0)} "
+            f"; on the {fmt_number(weeks, 0)}-week holdout the model predicted "
+            f"{fmt_number(holdout['total_predicted'], 0)} purchases against "
+            f"{fmt_number(holdout['total_actual'], 0)} "
             f"({fmt_number(100 * holdout['ape_total'], 0)}% off)"
         )
     return text + "."

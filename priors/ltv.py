@@ -1,140 +1,200 @@
-"""Priors of the LTV models (seed 004, "LTV: BG/NBD + Gamma-Gamma").
+"""Priors of the LTV domain (seed 004, "LTV: BG/NBD + Gamma-Gamma"): one :class:`PriorSet`.
 
-Two tables, each a mapping ``name -> Prior``, edited and reviewed here and nowhere else:
+* BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): a customer's
+  purchase rate is ``lambda ~ Gamma(r, alpha)`` (shape ``r``, rate ``alpha``, so ``alpha`` is a
+  *duration*) and the dropout probability after each purchase is ``p ~ Beta(a, b)``.
+* Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie 2013): a transaction's
+  value is ``z ~ Gamma(p, nu)`` with the customer's ``nu ~ Gamma(q, v)``; ``v`` is in currency
+  units, ``p v / (q - 1)`` the population mean spend.
+* Segments (``*_segment_sd``): with a segment column and partial pooling, each parameter varies
+  by segment as ``log theta_s ~ Normal(log theta_median, theta_segment_sd)``; the declared prior
+  of ``theta`` becomes the prior of the population median ``theta_median``.
 
-* :data:`BGNBD_PRIORS` — the BG/NBD model of Fader, Hardie & Lee (2005), "Counting your
-  customers the easy way": the purchase rate of a customer is ``lambda ~ Gamma(r, alpha)``
-  (shape ``r``, rate ``alpha``, so ``alpha`` is in *time units*) and the dropout probability
-  after each purchase is ``p ~ Beta(a, b)``.
-* :data:`GAMMA_GAMMA_PRIORS` — the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and
-  CLV"; Fader & Hardie 2013, "The Gamma-Gamma model of monetary value"): a transaction's value
-  is ``z ~ Gamma(p, nu)`` with the customer's ``nu ~ Gamma(q, v)``; ``v`` is in currency units.
+All entries are proper, weakly informative LogNormals (spreads: HalfNormals on the log scale).
+:func:`add_ltv_parameters` — the one place these declarations become PyMC variables — creates
+``log_r ~ Normal(mu, sigma)`` and ``r = exp(log_r)``: NUTS and ``pm.find_MAP`` both work on the
+log scale, where the weakly identified ``a`` and ``b`` are close to Gaussian (on CDNOW the mode
+is within 0.6% of the MLE and the posterior median within 3% of the published values).
 
-All priors are proper, weakly informative LogNormals, and the model is written on the log
-scale: :func:`priors_to_pymc` creates ``log_r ~ Normal(mu, sigma)`` and the deterministic
-``r = exp(log_r)``. NUTS samples there (the positive, skewed parameters are close to Gaussian
-in logs), and ``pm.find_MAP`` finds the mode there too. That matters: the BG/NBD ``a`` and
-``b`` are weakly identified, and a mode or median on the natural scale under a flat prior sits
-10-20% away from the MLE on CDNOW, while on the log scale, with these wide priors, the mode is
-within 1% of the MLE (0.6% measured) and the posterior median within 3%. The time unit of
-``alpha`` is the **week** (the CDNOW convention); the currency of ``v`` is whatever the amounts
-are in.
+**Time unit.** ``alpha`` is declared in **weeks** (:data:`DECLARED_TIME_UNIT`, the CDNOW
+convention), and a prior file states it in weeks too. A fit in days or months rescales it
+(:func:`rescale_time`: ``alpha_days = 7 alpha_weeks``), which is the same belief, so the same
+customers in days or in weeks give the same LTV.
 
->>> print(BGNBD_PRIORS["r"])
+>>> print(LTV_PRIORS["r"])
 LogNormal(mu=-0.6931, sigma=2)
+>>> print(rescale_time(LTV_PRIORS, 7.0)["alpha"])
+LogNormal(mu=3.555, sigma=3)
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from priors.spec import Prior, PriorError
+from priors.spec import Prior, PriorError, PriorSet
 
 __all__ = [
     "BGNBD_PARAMS",
-    "BGNBD_PRIORS",
+    "DECLARED_TIME_UNIT",
     "GAMMA_GAMMA_PARAMS",
-    "GAMMA_GAMMA_PRIORS",
-    "ltv_priors",
-    "prior_table",
-    "priors_to_json",
-    "priors_to_pymc",
+    "LTV_PRIORS",
+    "POOLINGS",
+    "add_ltv_parameters",
+    "ltv_prior_names",
+    "rescale_time",
+    "segment_sd_name",
 ]
 
 BGNBD_PARAMS: tuple[str, ...] = ("r", "alpha", "a", "b")
 GAMMA_GAMMA_PARAMS: tuple[str, ...] = ("p", "q", "v")
-
-#: BG/NBD priors (time unit: week). Medians: r 0.5, alpha 5 weeks, a 1, b 2 (a prior median
-#: dropout probability a / (a + b) of one third); log-scale sd 2 for all but alpha (3), i.e.
-#: 90% prior intervals spanning a factor of ~700 (alpha: ~19,000). CDNOW's r = 0.243,
-#: alpha = 4.414, a = 0.793, b = 2.426 sit near the prior medians, so the prior moves the
-#: posterior mode by < 0.1% (exact optimum; find_MAP lands within 0.6%).
-BGNBD_PRIORS: dict[str, Prior] = {
-    "r": Prior("LogNormal", {"mu": float(np.log(0.5)), "sigma": 2.0}),
-    "alpha": Prior("LogNormal", {"mu": float(np.log(5.0)), "sigma": 3.0}),
-    "a": Prior("LogNormal", {"mu": 0.0, "sigma": 2.0}),
-    "b": Prior("LogNormal", {"mu": float(np.log(2.0)), "sigma": 2.0}),
-}
-
-#: Gamma-Gamma priors (currency units of the amounts). ``p`` and ``q`` are shapes (CDNOW:
-#: p = 6.25, q = 3.74); ``v`` is a rate in currency units, ``p v / (q - 1)`` being the
-#: population mean spend (CDNOW v = 15.4). ``q > 1`` is needed for a finite mean spend; draws
-#: with ``q <= 1`` give NaN expected spend rather than a silent number.
-GAMMA_GAMMA_PRIORS: dict[str, Prior] = {
-    "p": Prior("LogNormal", {"mu": float(np.log(2.0)), "sigma": 2.0}),
-    "q": Prior("LogNormal", {"mu": float(np.log(3.0)), "sigma": 2.0}),
-    "v": Prior("LogNormal", {"mu": float(np.log(20.0)), "sigma": 3.0}),
-}
+#: time unit in which ``alpha`` is declared (and stated in prior files)
+DECLARED_TIME_UNIT = "week"
+#: ways segments share strength: ``partial`` (hierarchical), ``none`` (independent)
+POOLINGS: tuple[str, ...] = ("partial", "none")
 
 
-def ltv_priors(
-    bgnbd: Mapping[str, Prior] | None = None, gamma_gamma: Mapping[str, Prior] | None = None
-) -> dict[str, Prior]:
-    """The full prior table (BG/NBD then Gamma-Gamma), with optional per-name overrides.
-
-    Raises
-    ------
-    PriorError
-        If an override names an unknown parameter.
-    """
-    out = {**BGNBD_PRIORS, **GAMMA_GAMMA_PRIORS}
-    for table, names in ((bgnbd, BGNBD_PARAMS), (gamma_gamma, GAMMA_GAMMA_PARAMS)):
-        for k, v in (table or {}).items():
-            if k not in names:
-                raise PriorError(f"unknown LTV parameter {k!r}; expected one of {names}")
-            out[k] = v
-    return out
+def segment_sd_name(name: str) -> str:
+    """``"r"`` -> ``"r_segment_sd"``: the spread of ``log r`` across segments."""
+    return f"{name}_segment_sd"
 
 
-def priors_to_pymc(priors: Mapping[str, Prior], names) -> dict:
-    """Create the PyMC variables ``names`` from ``priors`` inside the current ``pm.Model``.
+_SPREAD = Prior("HalfNormal", {"sigma": 0.5})
 
-    This is the one place where the LTV prior table becomes random variables; the BG/NBD and
-    Gamma-Gamma model builders in :mod:`models.ltv` both call it. A ``LogNormal`` prior becomes
-    ``log_<name> ~ Normal(mu, sigma)`` with the deterministic ``<name> = exp(log_<name>)`` (same
-    prior, explicit log scale); other priors use :meth:`Prior.to_pymc`.
+#: The LTV priors. BG/NBD medians: r 0.5, alpha 5 weeks, a 1, b 2 (a prior median dropout
+#: probability a / (a + b) of one third); log-scale sd 2 for all but alpha (3): 90% intervals
+#: spanning a factor of ~700 (alpha ~19,000). CDNOW's r = 0.243, alpha = 4.414, a = 0.793,
+#: b = 2.426 sit near the medians, so the prior moves the mode by < 0.1% (exact optimum).
+#: Gamma-Gamma: p, q shapes (CDNOW p = 6.25, q = 3.74), v in currency units (CDNOW 15.4);
+#: ``q > 1`` is needed for a finite mean spend, and draws with ``q <= 1`` give NaN spend
+#: rather than a silent number. Segment spreads: HalfNormal(0.5) on the log scale (a median
+#: spread of 0.34, i.e. segments typically within ±40% of each other; 90% below 0.82).
+LTV_PRIORS = PriorSet(
+    {
+        "r": Prior("LogNormal", {"mu": float(np.log(0.5)), "sigma": 2.0}),
+        "alpha": Prior("LogNormal", {"mu": float(np.log(5.0)), "sigma": 3.0}),
+        "a": Prior("LogNormal", {"mu": 0.0, "sigma": 2.0}),
+        "b": Prior("LogNormal", {"mu": float(np.log(2.0)), "sigma": 2.0}),
+        "p": Prior("LogNormal", {"mu": float(np.log(2.0)), "sigma": 2.0}),
+        "q": Prior("LogNormal", {"mu": float(np.log(3.0)), "sigma": 2.0}),
+        "v": Prior("LogNormal", {"mu": float(np.log(20.0)), "sigma": 3.0}),
+        **{segment_sd_name(n): _SPREAD for n in BGNBD_PARAMS + GAMMA_GAMMA_PARAMS},
+    },
+    domain="ltv",
+    descriptions={
+        "r": "BG/NBD: shape of the purchase-rate Gamma",
+        "alpha": "BG/NBD: scale of the purchase-rate Gamma, in weeks (rescaled to the fit's unit)",
+        "a": "BG/NBD: dropout Beta a (median dropout a / (a + b))",
+        "b": "BG/NBD: dropout Beta b",
+        "p": "Gamma-Gamma: shape of a transaction's value",
+        "q": "Gamma-Gamma: shape of the customers' value rates (q > 1: finite mean spend)",
+        "v": "Gamma-Gamma: scale of the value rates, in currency units",
+        **{
+            segment_sd_name(n): f"segments (partial pooling): sd of log {n} across segments"
+            for n in BGNBD_PARAMS + GAMMA_GAMMA_PARAMS
+        },
+    },
+)
+
+
+def ltv_prior_names(*, spend: bool = True, pooling: str | None = None) -> list[str]:
+    """The entries a configuration uses: BG/NBD (+ Gamma-Gamma), plus the segment spreads
+    under partial pooling."""
+    names = list(BGNBD_PARAMS) + (list(GAMMA_GAMMA_PARAMS) if spend else [])
+    if pooling == "partial":
+        names += [segment_sd_name(n) for n in list(names)]
+    return names
+
+
+def _scale(prior: Prior, c: float, name: str) -> Prior:
+    """The prior of ``c * theta`` when ``theta`` has ``prior`` (``c > 0``)."""
+    p = {k: np.asarray(v, dtype=float) for k, v in prior.params.items()}
+    d = prior.dist
+    if d == "LogNormal":
+        p["mu"] = p.get("mu", np.float64(0.0)) + np.log(c)
+    elif d == "Gamma":
+        p["beta"] = p["beta"] / c
+    elif d == "Exponential":
+        p["lam"] = p["lam"] / c
+    elif d in ("HalfNormal", "Normal", "TruncatedNormal", "Point"):
+        for k in ("mu", "sigma", "lower", "upper", "value"):
+            if k in p:
+                p[k] = p[k] * c
+    else:
+        raise PriorError(f"prior {name!r}: a {d} prior cannot describe a duration")
+    return Prior(d, {k: v.tolist() for k, v in p.items()}, prior.dims)
+
+
+def rescale_time(priors: PriorSet, units_per_week: float, unit_name: str = "") -> PriorSet:
+    """The same beliefs with durations in another unit: ``alpha`` (declared in weeks) becomes
+    ``units_per_week * alpha`` (7 for days, 12 / 52.18 for months)."""
+    c = float(units_per_week)
+    if c == 1.0:
+        return priors
+    out = priors.with_overrides({"alpha": _scale(priors["alpha"], c, "alpha")})
+    desc = dict(out.descriptions)
+    desc["alpha"] = f"{desc.get('alpha', 'alpha')} [x {c:.4g}: {unit_name or 'this unit'} per week]"
+    return PriorSet(dict(out), domain=out.domain, descriptions=desc, coords=out.coords)
+
+
+def _log_normal_args(prior: Prior, name: str) -> tuple[float, float]:
+    if prior.dist != "LogNormal" or prior.dims:
+        raise PriorError(
+            f"prior {name!r}: segment models need a scalar LogNormal here (the median of the "
+            f"segments), got {prior}"
+        )
+    return float(prior.params.get("mu", 0.0)), float(prior.params["sigma"])
+
+
+def add_ltv_parameters(
+    priors: Mapping[str, Prior],
+    names: Sequence[str],
+    *,
+    segment_dim: str | None = None,
+    pooling: str = "partial",
+    centered: bool = False,
+) -> dict:
+    """Create the PyMC variables of ``names`` in the current model; return ``name -> tensor``.
+
+    * No ``segment_dim``: a LogNormal prior becomes ``log_<n> ~ Normal(mu, sigma)`` and the
+      deterministic ``<n> = exp(log_<n>)`` (same prior, explicit log scale); other priors use
+      :meth:`Prior.to_pymc`.
+    * ``pooling="none"``: each segment gets the declared prior independently (``dims=segment``).
+    * ``pooling="partial"``: ``log_<n>_median ~ Normal(mu, sigma)`` (the declared prior),
+      ``<n>_segment_sd`` from its own entry, and ``log <n>_s = log_<n>_median + sd * z_s`` with
+      ``z_s ~ Normal(0, 1)`` (non-centred; ``centered=True`` draws ``log <n>_s`` directly,
+      better when every segment is large). ``<n>`` (dims segment) and ``<n>_median`` are
+      deterministics.
     """
     import pymc as pm
 
     missing = [n for n in names if n not in priors]
     if missing:
-        raise PriorError(f"no prior declared for {missing}")
+        raise PriorError(f"no LTV prior declared for {missing}")
     out = {}
     for n in names:
         prior = priors[n]
-        if prior.dist == "LogNormal" and not prior.dims:
-            # log-scale parameterisation: NUTS and find_MAP both work on log(n)
-            log_n = pm.Normal(
-                f"log_{n}", mu=prior.params.get("mu", 0.0), sigma=prior.params["sigma"]
-            )
-            out[n] = pm.Deterministic(n, pm.math.exp(log_n))
+        if segment_dim is None:
+            if prior.dist == "LogNormal" and not prior.dims:
+                mu, sigma = _log_normal_args(prior, n)
+                out[n] = pm.Deterministic(n, pm.math.exp(pm.Normal(f"log_{n}", mu, sigma)))
+            else:
+                out[n] = prior.to_pymc(n)
+            continue
+        mu, sigma = _log_normal_args(prior, n)
+        if pooling == "none":
+            log_n = pm.Normal(f"log_{n}", mu, sigma, dims=segment_dim)
+        elif pooling == "partial":
+            center = pm.Normal(f"log_{n}_median", mu, sigma)
+            pm.Deterministic(f"{n}_median", pm.math.exp(center))
+            sd = priors[segment_sd_name(n)].to_pymc(segment_sd_name(n))
+            if centered:
+                log_n = pm.Normal(f"log_{n}", center, sd, dims=segment_dim)
+            else:
+                z = pm.Normal(f"{n}_z", 0.0, 1.0, dims=segment_dim)
+                log_n = pm.Deterministic(f"log_{n}", center + sd * z, dims=segment_dim)
         else:
-            out[n] = prior.to_pymc(n)
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        out[n] = pm.Deterministic(n, pm.math.exp(log_n), dims=segment_dim)
     return out
-
-
-def priors_to_json(priors: Mapping[str, Prior]) -> str:
-    """JSON of the prior table (for NetCDF attrs and summaries)."""
-    return json.dumps({k: p.to_dict() for k, p in priors.items()}, sort_keys=True)
-
-
-def prior_table(priors: Mapping[str, Prior], prob: float = 0.9):
-    """A reviewable table: parameter, declaration, prior median and central interval."""
-    import pandas as pd
-
-    rows = []
-    for k, p in priors.items():
-        lo, hi = p.interval(prob)
-        rows.append(
-            {
-                "parameter": k,
-                "prior": str(p),
-                "median": float(p._scipy().median()) if p.dist != "Point" else p.mean(),
-                f"q{50 - prob * 50:g}": lo,
-                f"q{50 + prob * 50:g}": hi,
-            }
-        )
-    return pd.DataFrame(rows)

@@ -221,7 +221,7 @@ def test_ltv_page_lookup_and_cohorts(app_data):
         "6-month LTV",
         "12-month LTV",
     }
-    # the page's numbers are customer_ltv's (the library's predict_customers)
+    # the page's numbers are customer_ltv's (summaries of LTVModel.predict)
     fit, summary = appdata.ltv_model(appdata.demo_growth()["orders"])
     customer = at.selectbox(key="customer").value
     table = appdata.customer_ltv(fit, summary, customer).set_index("quantity")

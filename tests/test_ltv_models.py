@@ -1,16 +1,19 @@
-"""LTV models: oracles (lifetimes, closed forms, published CDNOW fit) and parameter recovery."""
+"""LTV maths: oracles (lifetimes, closed forms, the published CDNOW fit), the compressed and
+factored likelihoods, the simulators, priors and their time units."""
 
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from scipy import optimize, stats
 
-from bayes.growth.ltv import PUBLISHED_CDNOW
+from bayes.ltv.workflow import PUBLISHED_CDNOW
 from models import ltv as M
-from priors.ltv import BGNBD_PARAMS, BGNBD_PRIORS, ltv_priors, prior_table, priors_to_json
+from models.ltv import LTVModel
+from priors.ltv import BGNBD_PARAMS, LTV_PRIORS, ltv_prior_names, rescale_time
 from priors.spec import Prior, PriorError
 
 # Oracle quoted from FHL05a Table 1 (CDNOW, weeks), deliberately not imported.
@@ -19,7 +22,9 @@ PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 @pytest.fixture(scope="module")
 def cdnow():
-    return load_cdnow_summary_data_with_monetary_value()
+    df = load_cdnow_summary_data_with_monetary_value()
+    df.index = df.index.astype(str)
+    return df
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +43,52 @@ def _rft(d):
 
 @pytest.fixture(scope="module")
 def cdnow_map(cdnow):
-    return M.map_bgnbd(*_rft(cdnow))
+    return LTVModel(spend=False).map(cdnow[["frequency", "recency", "T"]])
 
 
-def test_priors_table_is_declared_once_and_serialisable():
-    pri = ltv_priors()
-    assert list(pri) == ["r", "alpha", "a", "b", "p", "q", "v"]
-    assert all(p.dist == "LogNormal" for p in pri.values())
-    table = prior_table(pri)
-    assert set(table.columns) >= {"parameter", "prior", "median", "q5", "q95"}
-    assert "LogNormal" in priors_to_json(pri)
-    with pytest.raises(PriorError):
-        ltv_priors(bgnbd={"zeta": Prior("HalfNormal", {"sigma": 1.0})})
+# ---------------------------------------------------------------------------- priors
+
+
+def test_priors_are_one_prior_set_with_reviewable_entries():
+    assert LTV_PRIORS.domain == "ltv"
+    assert ltv_prior_names(spend=False) == ["r", "alpha", "a", "b"]
+    names = ltv_prior_names(spend=True, pooling="partial")
+    assert names[:7] == ["r", "alpha", "a", "b", "p", "q", "v"]
+    assert names[7:] == [f"{n}_segment_sd" for n in names[:7]]
+    assert set(names) == set(LTV_PRIORS)
+    table = LTV_PRIORS.table()
+    assert {"lower_90", "upper_90", "description"} <= set(table.columns)
+    assert (table["description"] != "").all()
+    with pytest.raises(PriorError, match="zeta"):
+        LTV_PRIORS.with_overrides({"zeta": Prior("HalfNormal", {"sigma": 1.0})})
+    # the model uses only the entries of its configuration
+    assert list(LTVModel(spend=False).priors_) == ["r", "alpha", "a", "b"]
+    assert len(LTVModel(segment="country").priors_) == 14
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        LTV_PRIORS["alpha"],
+        Prior("Gamma", {"alpha": 3.0, "beta": 0.5}),
+        Prior("HalfNormal", {"sigma": 4.0}),
+        Prior("TruncatedNormal", {"mu": 4.0, "sigma": 2.0, "lower": 0.5}),
+    ],
+)
+def test_rescaled_alpha_prior_is_the_same_belief_in_days(prior):
+    """alpha in days = 7 x alpha in weeks: every quantile scales by 7 (exact)."""
+    weeks = LTV_PRIORS.with_overrides({"alpha": prior})
+    days = rescale_time(weeks, 7.0, "days")
+    for q in (0.05, 0.5, 0.95):
+        assert days["alpha"]._scipy().ppf(q) == pytest.approx(7 * prior._scipy().ppf(q), rel=1e-9)
+    assert days["r"] == weeks["r"]
+    with pytest.raises(PriorError, match="duration"):
+        rescale_time(
+            LTV_PRIORS.with_overrides({"alpha": Prior("Beta", {"alpha": 1, "beta": 1})}), 7
+        )
+
+
+# ---------------------------------------------------------------------------- likelihoods
 
 
 def test_loglike_matches_lifetimes_and_compression(cdnow, fitted):
@@ -67,6 +106,10 @@ def test_loglike_matches_lifetimes_and_compression(cdnow, fitted):
     assert M.bgnbd_loglike(pr.r, pr.alpha, pr.a, pr.b, c.x, c.t_x, c.T, c.weight) == pytest.approx(
         mine, rel=1e-12
     )
+    seg = (np.arange(len(x)) % 3).astype(int)
+    cs = M.compress_rfm(x, tx, T, seg)
+    np.testing.assert_array_equal(cs.segment[cs.inverse], seg)
+    np.testing.assert_array_equal(cs.T[cs.inverse], T)
 
 
 def test_gamma_gamma_loglike_maximised_at_lifetimes_mle(cdnow, fitted):
@@ -74,11 +117,99 @@ def test_gamma_gamma_loglike_maximised_at_lifetimes_mle(cdnow, fitted):
     rep = cdnow[cdnow.frequency > 0]
     p0 = ggf.params_
     base = M.gamma_gamma_loglike(p0.p, p0.q, p0.v, rep.frequency, rep.monetary_value)
-    for dp in ([1.02, 1, 1], [1, 0.98, 1], [1, 1, 1.02]):
+    for dp in ([1.02, 1, 1], [0.98, 1, 1], [1, 0.98, 1], [1, 1.02, 1], [1, 1, 1.02], [1, 1, 0.98]):
         other = M.gamma_gamma_loglike(
             p0.p * dp[0], p0.q * dp[1], p0.v * dp[2], rep.frequency, rep.monetary_value
         )
         assert other < base
+
+
+def _segment_data(rng, n=3000, segments=("a", "b", "c")):
+    T = rng.integers(5, 60, n).astype(float)
+    seg = rng.integers(0, len(segments), n)
+    x, tx = M.simulate_bgnbd(rng, 0.5, 3.0, 1.2, 2.5, T)
+    m = M.simulate_gamma_gamma(rng, 5.0, 4.0, 12.0, x)
+    return pd.DataFrame(
+        {
+            "frequency": x,
+            "recency": np.round(tx, 2),
+            "T": T,
+            "monetary_value": np.round(np.nan_to_num(m), 2),
+            "segment": np.asarray(segments)[seg],
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+
+
+def _numpy_logp(z, x, tx, T):
+    """BG/NBD log posterior density on the log scale with NumPy/SciPy only."""
+    prior = sum(
+        stats.norm(LTV_PRIORS[k].params["mu"], LTV_PRIORS[k].params["sigma"]).logpdf(zk)
+        for k, zk in zip(BGNBD_PARAMS, z, strict=True)
+    )
+    return M.bgnbd_loglike(*np.exp(z), x, tx, T) + prior
+
+
+def test_factored_model_logp_equals_numpy_loglike(cdnow):
+    """The sampler's likelihood (``bgnbd_loglike_factored`` in a ``pm.Potential``) is the NumPy
+    ``bgnbd_loglike`` (FHL05a eq. 6, checked against lifetimes above): model logp equals it
+    plus the log-scale Normal priors, at the MLE and away from it, on CDNOW and on simulated
+    data with unequal ``T``; the gradient matches central differences of the NumPy form
+    (step 1e-5: rounding error ~eps |logp| / h ~ 3e-7 absolute; atol 1e-5)."""
+    sim = _segment_data(np.random.default_rng(5))
+    points = [PUBLISHED, {"r": 1.7, "alpha": 0.6, "a": 0.2, "b": 9.0}]
+    for data in (cdnow, sim):
+        x, tx, T = _rft(data)
+        assert (x == 0).any() and (x > 0).any() and np.unique(T).size > 1
+        m = LTVModel(spend=False)
+        model = m.build_model(m._prepare(data[["frequency", "recency", "T"]]))
+        logp, dlogp = model.compile_logp(), model.compile_dlogp()
+        assert [v.name for v in model.value_vars] == [f"log_{k}" for k in BGNBD_PARAMS]
+        for theta in points:
+            z = np.log([theta[k] for k in BGNBD_PARAMS])
+            point = {f"log_{k}": zk for k, zk in zip(BGNBD_PARAMS, z, strict=True)}
+            assert logp(point) == pytest.approx(_numpy_logp(z, x, tx, T), rel=1e-10)
+            h = 1e-5
+            fd = [
+                (_numpy_logp(z + h * e, x, tx, T) - _numpy_logp(z - h * e, x, tx, T)) / (2 * h)
+                for e in np.eye(4)
+            ]
+            np.testing.assert_allclose(dlogp(point), fd, rtol=1e-6, atol=1e-5)
+
+
+def test_segmented_likelihood_is_the_sum_of_per_segment_likelihoods():
+    """With independent segments (pooling none), the model's BG/NBD and Gamma-Gamma
+    potentials at per-segment parameters equal the NumPy likelihoods summed by segment."""
+    data = _segment_data(np.random.default_rng(8))
+    m = LTVModel(segment="segment", pooling="none")
+    prep = m._prepare(data)
+    model = m.build_model(prep)
+    theta = {
+        "r": [0.4, 0.6, 0.5],
+        "alpha": [2.0, 3.5, 5.0],
+        "a": [0.9, 1.4, 1.1],
+        "b": [2.0, 3.0, 2.6],
+        "p": [4.0, 6.0, 5.0],
+        "q": [3.5, 4.5, 4.0],
+        "v": [10.0, 14.0, 12.0],
+    }
+    point = {f"log_{k}": np.log(v) for k, v in theta.items()}
+    outs = model.replace_rvs_by_values([model["bgnbd_loglike"], model["gamma_gamma_loglike"]])
+    pots = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    got_bg, got_gg = pots(point)
+    exp_bg = exp_gg = 0.0
+    for i, s in enumerate(prep.segments):
+        d = data[data["segment"] == s]
+        exp_bg += M.bgnbd_loglike(*(theta[k][i] for k in BGNBD_PARAMS), *_rft(d))
+        rep = d[d.frequency > 0]
+        exp_gg += M.gamma_gamma_loglike(
+            theta["p"][i], theta["q"][i], theta["v"][i], rep.frequency, rep.monetary_value
+        )
+    assert got_bg == pytest.approx(exp_bg, rel=1e-10)
+    assert got_gg == pytest.approx(exp_gg, rel=1e-10)
+
+
+# ---------------------------------------------------------------------------- predictions
 
 
 def test_predictions_match_lifetimes(cdnow, fitted):
@@ -117,8 +248,32 @@ def test_predictions_match_lifetimes(cdnow, fitted):
         discount_rate=0.01,
         freq="W",
     ).to_numpy()
-    ours = M.clv(12, bg, gg, x, tx, T, m, discount_rate=0.01, weeks_per_month=4.345)
+    ours = M.clv(12, bg, gg, x, tx, T, m, discount_rate=0.01, units_per_month=4.345)
     np.testing.assert_allclose(ours, ref, rtol=1e-9)
+
+
+def test_probability_of_n_purchases(fitted):
+    """P(Y(t) = n | x, t_x, T): for a new customer it is FHL05a eq. (8) (lifetimes'
+    ``probability_of_n_purchases_up_to_time``); for any customer it sums to one and its mean
+    is FHL05a eq. (10)."""
+    bgf, _ = fitted
+    args = tuple(bgf.params_[k] for k in BGNBD_PARAMS)
+    for n in range(6):
+        assert M.prob_n_purchases_new(n, 12.0, *args) == pytest.approx(
+            bgf.probability_of_n_purchases_up_to_time(12.0, n), rel=1e-10
+        )
+    n = np.arange(600)[:, None]
+    x = np.array([0.0, 1, 4, 25])
+    tx = np.array([0.0, 3, 30, 37])
+    T = np.full(4, 38.0)
+    P = M.prob_n_purchases(n, 39.0, *args, x, tx, T)
+    assert np.all(P >= 0)
+    np.testing.assert_allclose(P.sum(axis=0), 1.0, rtol=1e-10)
+    np.testing.assert_allclose(
+        (n * P).sum(axis=0), M.expected_purchases(39.0, *args, x, tx, T), rtol=1e-8
+    )
+    # P(Y = 0) includes the dead: at least 1 - P(alive)
+    assert np.all(P[0] >= 1 - M.prob_alive(*args, x, tx, T))
 
 
 def test_predictions_broadcast_over_draws(cdnow, fitted):
@@ -132,8 +287,12 @@ def test_predictions_broadcast_over_draws(cdnow, fitted):
     assert np.isnan(M.expected_spend(1.0, 0.9, 10.0, 2, 5.0))  # q <= 1: no finite mean
 
 
+# ---------------------------------------------------------------------------- simulators
+
+
 def test_simulators_match_closed_forms():
-    """Mean purchases of simulated customers vs E[X(T)] (FHL05a eq. 7), within 4 MC s.e."""
+    """Mean purchases of simulated customers vs E[X(T)] (FHL05a eq. 7), within 4 MC s.e.; the
+    calibration + holdout simulator gives E[X(T)] in calibration and E[X(T + H)] in all."""
     rng = np.random.default_rng(7)
     r, alpha, a, b = 0.4, 5.0, 0.9, 3.0
     T = np.full(400_000, 30.0)
@@ -141,6 +300,13 @@ def test_simulators_match_closed_forms():
     assert np.all((tx <= T) & (tx >= 0)) and np.all(tx[x == 0] == 0)
     expected = M.expected_purchases_new(30.0, r, alpha, a, b)
     assert abs(x.mean() - expected) < 4 * x.std() / np.sqrt(x.size)
+    xc, txc, y, latent = M.simulate_bgnbd_holdout(rng, r, alpha, a, b, T, 20.0)
+    assert abs(xc.mean() - expected) < 4 * xc.std() / np.sqrt(xc.size)
+    total = xc + y
+    assert abs(
+        total.mean() - M.expected_purchases_new(50.0, r, alpha, a, b)
+    ) < 4 * total.std() / np.sqrt(total.size)
+    assert np.all(y[~latent["alive"]] == 0)
     p, q, v = 5.0, 4.0, 12.0
     xs = np.full(200_000, 3)
     m = M.simulate_gamma_gamma(rng, p, q, v, xs)
@@ -148,33 +314,40 @@ def test_simulators_match_closed_forms():
     assert np.isnan(M.simulate_gamma_gamma(rng, p, q, v, np.array([0]))).all()
 
 
-def test_model_has_named_dims_and_rejects_bad_rows(cdnow):
-    model = M.build_bgnbd_model(*_rft(cdnow))
-    assert "rfm_row" in model.coords and len(model.coords["rfm_row"]) == 1016
-    assert {"r", "alpha", "a", "b", "log_r"} <= set(model.named_vars)
-    with pytest.raises(ValueError, match="invalid RFM rows"):
-        M.build_bgnbd_model([1, 2], [5.0, 9.0], [4.0, 10.0])
+def test_holdout_simulator_agrees_with_the_conditional_expectation():
+    """Given (x, t_x, T), the mean simulated holdout purchases equal FHL05a eq. (10): checked
+    on the customers of one calibration cell (x = 2, t_x in a narrow band), within 4 MC s.e."""
+    rng = np.random.default_rng(3)
+    r, alpha, a, b = 0.5, 4.0, 0.8, 2.5
+    T = np.full(2_000_000, 30.0)
+    x, tx, y, _ = M.simulate_bgnbd_holdout(rng, r, alpha, a, b, T, 26.0)
+    cell = (x == 2) & (tx > 20) & (tx < 21)
+    assert cell.sum() > 1000
+    pred = M.expected_purchases(26.0, r, alpha, a, b, 2.0, tx[cell], 30.0).mean()
+    se = y[cell].std() / np.sqrt(cell.sum())
+    assert abs(y[cell].mean() - pred) < 4 * se
 
 
-def test_model_records_the_data_it_saw(cdnow):
-    """The ``pm.Data`` records (``constant_data`` in the NetCDF) are enough to recompute the
-    likelihood: unique (frequency, recency, T) rows with counts give the full-data value."""
-    x, tx, T = _rft(cdnow)
-    model = M.build_bgnbd_model(x, tx, T)
-    rec = {k: model[k].eval() for k in ("frequency", "recency", "T", "count")}
-    assert rec["count"].sum() == len(x)
-    full = M.bgnbd_loglike(*PUBLISHED.values(), x, tx, T)
-    recomputed = M.bgnbd_loglike(
-        *PUBLISHED.values(), rec["frequency"], rec["recency"], rec["T"], rec["count"]
+# ---------------------------------------------------------------------------- CDNOW
+
+
+def test_model_rejects_bad_rows_naming_customers():
+    bad = pd.DataFrame(
+        {"frequency": [1, 2], "recency": [5.0, 9.0], "T": [4.0, 10.0]}, index=["ann", "bob"]
     )
-    assert recomputed == pytest.approx(full, rel=1e-12)
+    with pytest.raises(ValueError, match="customers ann"):
+        LTVModel(spend=False)._prepare(bad)
+    neg = bad.assign(recency=[3.0, 9.0], monetary_value=[-1.0, 5.0])
+    with pytest.raises(ValueError, match="monetary_value.*ann"):
+        LTVModel()._prepare(neg)
+    with pytest.raises(ValueError, match="time unit"):
+        LTVModel(time_unit="fortnight")._prepare(bad)
 
 
 def test_map_within_one_percent_of_lifetimes_mle(cdnow_map, fitted):
     bgf, _ = fitted
-    mp = cdnow_map
     for k, v in bgf.params_.items():
-        assert mp[k] == pytest.approx(v, rel=0.01), k
+        assert cdnow_map[k] == pytest.approx(v, rel=0.01), k
 
 
 def test_published_cdnow_values(cdnow, cdnow_map):
@@ -196,59 +369,46 @@ def test_published_cdnow_values(cdnow, cdnow_map):
         assert cdnow_map[k] == pytest.approx(v, rel=0.01), k
 
 
-def _numpy_logp(z, x, tx, T):
-    """BG/NBD log posterior density on the log scale with NumPy/SciPy only."""
-    prior = sum(
-        stats.norm(BGNBD_PRIORS[k].params["mu"], BGNBD_PRIORS[k].params["sigma"]).logpdf(zk)
-        for k, zk in zip(BGNBD_PARAMS, z, strict=True)
-    )
-    return M.bgnbd_loglike(*np.exp(z), x, tx, T) + prior
-
-
-def test_factored_model_logp_equals_numpy_loglike(cdnow):
-    """The sampler's likelihood (``_bgnbd_terms_factored`` in a ``pm.Potential``) is the NumPy
-    ``bgnbd_loglike`` (FHL05a eq. 6, checked against lifetimes above): model logp equals it
-    plus the log-scale Normal priors, at the MLE and away from it, on CDNOW and on simulated
-    data with unequal ``T``; the model gradient matches central differences of the NumPy form
-    (step 1e-5: rounding error ~eps |logp| / h ~ 3e-7 absolute, measured 4e-7; atol 1e-5)."""
-    rng = np.random.default_rng(5)
-    T_sim = rng.integers(5, 60, 3000).astype(float)
-    x_sim, tx_sim = M.simulate_bgnbd(rng, 0.5, 3.0, 1.2, 2.5, T_sim)
-    points = [PUBLISHED, {"r": 1.7, "alpha": 0.6, "a": 0.2, "b": 9.0}]
-    for x, tx, T in (_rft(cdnow), (x_sim, np.round(tx_sim, 2), T_sim)):
-        assert (x == 0).any() and (x > 0).any() and np.unique(T).size > 1
-        model = M.build_bgnbd_model(x, tx, T)
-        logp, dlogp = model.compile_logp(), model.compile_dlogp()
-        assert [v.name for v in model.value_vars] == [f"log_{k}" for k in BGNBD_PARAMS]
-        for theta in points:
-            z = np.log([theta[k] for k in BGNBD_PARAMS])
-            point = {f"log_{k}": zk for k, zk in zip(BGNBD_PARAMS, z, strict=True)}
-            assert logp(point) == pytest.approx(_numpy_logp(z, x, tx, T), rel=1e-10)
-            h = 1e-5
-            fd = [
-                (_numpy_logp(z + h * e, x, tx, T) - _numpy_logp(z - h * e, x, tx, T)) / (2 * h)
-                for e in np.eye(4)
-            ]
-            np.testing.assert_allclose(dlogp(point), fd, rtol=1e-6, atol=1e-5)
+def test_the_same_customers_in_days_give_the_same_map(cdnow, cdnow_map):
+    """Time units: CDNOW in days (x 7) with the rescaled prior has its mode at alpha x 7 and
+    the same r, a, b — the same belief and the same data in another unit."""
+    days = cdnow[["frequency", "recency", "T"]].assign(recency=cdnow.recency * 7, T=cdnow["T"] * 7)
+    mp = LTVModel(spend=False, time_unit="D").map(days)
+    for k in ("r", "a", "b"):
+        assert mp[k] == pytest.approx(cdnow_map[k], rel=2e-3), k
+    assert mp["alpha"] == pytest.approx(7 * cdnow_map["alpha"], rel=2e-3)
 
 
 @pytest.mark.slow
-def test_posterior_medians_within_ten_percent_of_published(cdnow):
-    idata = M.fit_bgnbd(*_rft(cdnow), draws=500, tune=500, chains=2, seed=1)
+def test_posterior_medians_within_three_percent_of_published(cdnow):
+    """CDNOW posterior medians vs FHL05a: measured r -0.2%, alpha -0.1%, a +1.5%, b +2.7%
+    (4 x 1000 draws); with 2 x 500 the Monte Carlo error of a median is ~1% (ESS ~ 300), so
+    the check is 3% + 3 MC s.e. of the median (1.25 sd / sqrt(ESS))."""
+    import arviz as az
+
+    from models.sampling import SamplerConfig
+
+    m = LTVModel(spend=False, sampler=SamplerConfig(draws=500, tune=500, chains=2, seed=1))
+    m.fit(cdnow[["frequency", "recency", "T"]])
+    post = m.idata_.posterior
     for k, v in PUBLISHED.items():
-        assert float(idata.posterior[k].median()) == pytest.approx(v, rel=0.10), k
-    assert str(BGNBD_PRIORS["r"]).startswith("LogNormal")
+        med = float(post[k].median())
+        se = 1.25 * float(post[k].std()) / np.sqrt(float(az.ess(post[k])))
+        assert abs(med / v - 1) < 0.03 + 3 * se / v, (k, med)
 
 
 @pytest.mark.slow
 def test_recovery_truth_inside_90_percent_intervals():
+    from models.sampling import SamplerConfig
+
     rng = np.random.default_rng(11)
     truth = {"r": 0.3, "alpha": 5.0, "a": 0.7, "b": 2.0, "p": 5.0, "q": 4.0, "v": 12.0}
     T = rng.integers(20, 60, 6000).astype(float)
     x, tx = M.simulate_bgnbd(rng, truth["r"], truth["alpha"], truth["a"], truth["b"], T)
     tx = np.round(tx, 1)  # on a grid, as real data are: compression pays off
     m = M.simulate_gamma_gamma(rng, truth["p"], truth["q"], truth["v"], x)
-    idata = M.fit_ltv(x, tx, T, np.nan_to_num(m), draws=500, tune=500, chains=2, seed=3)
+    data = pd.DataFrame({"frequency": x, "recency": tx, "T": T, "monetary_value": np.nan_to_num(m)})
+    model = LTVModel(sampler=SamplerConfig(draws=500, tune=500, chains=2, seed=3)).fit(data)
     for k, v in truth.items():
-        lo, hi = np.quantile(idata.posterior[k].values, [0.05, 0.95])
+        lo, hi = np.quantile(model.idata_.posterior[k].values, [0.05, 0.95])
         assert lo < v < hi, (k, lo, v, hi)

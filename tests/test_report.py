@@ -222,13 +222,17 @@ def test_headlines_say_number_and_uncertainty():
     assert headlines.video_update(update).startswith(
         "After the pilot, keep video integrated: α̂ 1.07 [0.89, 1.31], β̂ 0.88 [0.62, 1.22]"
     )
-    holdout = {"duration_weeks": 12.0, "total_actual": 519.0, "total_predicted": 627.12,
-               "ape_total": 0.2083}  # fmt: skip
-    ltv = headlines.ltv_total({"ltv_12m_mean": 355_000.0}, 3000, holdout=holdout)
-    assert ltv == (
-        "The 3,000 customers are worth 355k over the next 12 months (discounted; 118.33 per "
-        "customer, posterior mean); on the 12-week holdout the model predicted 627 purchases "
-        "against 519 (21% off)."
+    ltv = {
+        "customers": 3000,
+        "time_unit": "week",
+        "totals": {"ltv_12m": {"mean": 355_000.0, "lower_90": 331_200.0, "upper_90": 380_400.0}},
+        "holdout": {"duration": 12.0, "total_actual": 519.0, "total_predicted": 627.12,
+                    "ape_total": 0.2083},
+    }  # fmt: skip
+    assert headlines.ltv_total(ltv) == (
+        "The 3,000 customers are worth 355k [331k, 380k] over the next 12 months (discounted, "
+        "90% interval; 118.33 per customer); on the 12-week holdout the model predicted 627 "
+        "purchases against 519 (21% off)."
     )
 
 

@@ -49,8 +49,8 @@ def test_headline_states_fraction_interval_and_probability(monkeypatch, tmp_path
 
     monkeypatch.setattr(report, "run_uplift_demo", small)
     monkeypatch.setattr(
-        "bayes.growth.ltv.fit_ltv", _fake_fit_ltv
-    )  # no sampling here; the slow test above samples
+        "bayes.ltv.workflow.fit_ltv", _small_fit_ltv
+    )  # a few draws here; the slow test above samples in earnest
     sec = report.demo_section(DemoContext(outdir=tmp_path, quick=True))
     assert re.fullmatch(
         r"Target the top \d+% \[\d+%, \d+%\] of customers by DR uplift: 12-month net margin "
@@ -60,14 +60,10 @@ def test_headline_states_fraction_interval_and_probability(monkeypatch, tmp_path
     ), sec.headline
 
 
-def _fake_fit_ltv(summary, seed=0, **kw):
-    """An LTVFit with fixed posterior draws near the generator's truth (no NUTS)."""
-    import arviz as az
-    import numpy as np
+def _small_fit_ltv(rfm, **kw):
+    """The LTV model on a few NUTS draws (the compressed likelihood makes this seconds)."""
+    from models.ltv import LTVModel
+    from models.sampling import SamplerConfig
 
-    from bayes.growth.ltv import LTVFit
-
-    rng = np.random.default_rng(seed)
-    truth = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 4.0, "v": 15.0}
-    post = {k: v * np.exp(rng.normal(0, 0.05, (2, 30))) for k, v in truth.items()}
-    return LTVFit(idata=az.from_dict(posterior=post), summary=summary, priors={}, diagnostics={})
+    cfg = SamplerConfig(draws=60, tune=100, chains=2, seed=0, progress=False)
+    return LTVModel(sampler=cfg, time_unit="W").fit(rfm)

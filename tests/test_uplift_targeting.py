@@ -176,21 +176,26 @@ def test_ltv_draws_errors(ltv_folder, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")  # a short chain; convergence is not the point
-def test_ltv_draws_from_a_real_fit_agree_with_the_ltv_table():
+def test_ltv_draws_from_a_real_fit_agree_with_the_ltv_table(tmp_path):
     """A real (small) BG/NBD + Gamma-Gamma fit on the generated orders: the adapter's mean
     over all draws equals the LTV workflow's own 12-month LTV per customer (the ids of the
-    experiment map onto the LTV fit's customers)."""
-    from bayes.growth.ltv import fit_ltv, load_transactions, predict_customers, rfm_summary
+    experiment map onto the LTV fit's customers), from the model and from its saved file."""
+    from bayes.ltv.data import load_transactions
+    from bayes.ltv.workflow import customer_table, fit_ltv, prepare_rfm
     from bayes.uplift.data import generate_uplift_data
+    from models.sampling import SamplerConfig
 
     data = generate_uplift_data(1500, seed=3)
     tx = load_transactions(data.orders, source="orders")
-    summary, _ = rfm_summary(tx, observation_end=data.observation_end.tz_localize(None))
-    fit = fit_ltv(summary, draws=100, tune=150, chains=2, seed=1, mle=False, prior_draws=20)
+    rfm = prepare_rfm(transactions=tx, observation_end=data.observation_end, time_unit="W").rfm
+    fit = fit_ltv(rfm, sampler=SamplerConfig(draws=100, tune=150, chains=2, seed=1))
     ids = data.experiment["user_id"].to_numpy()[:300]
     da = ltv_draws(fit, ids, months=12, n_draws=10_000)
-    table = predict_customers(fit, n_draws=10_000).loc[[str(i) for i in ids]]
-    np.testing.assert_allclose(da.mean("sample").values, table["ltv_12m_mean"], rtol=1e-9)
+    table, _ = customer_table(fit, draws=10_000)
+    expected = table.loc[[str(i) for i in ids], "ltv_12m_mean"]
+    np.testing.assert_allclose(da.mean("sample").values, expected, rtol=1e-9)
+    again = ltv_draws(fit.save(tmp_path / "posterior.nc"), ids, months=12, n_draws=10_000)
+    np.testing.assert_allclose(again.values, da.values, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- regret

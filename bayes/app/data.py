@@ -270,46 +270,36 @@ def ltv_model(
     seed: int = 0,
     root: Path | None = None,
 ):
-    """The BG/NBD + Gamma-Gamma fit of an orders/transactions file on its whole history,
-    as ``(fit, rfm_summary)``. The posterior is cached as NetCDF under ``ltv/`` keyed by the
-    file's SHA-256 and the sampler settings, so a second start of the app reloads it."""
-    import json
+    """The BG/NBD + Gamma-Gamma fit (:class:`models.ltv.LTVModel`, weeks) of an
+    orders/transactions file on its whole history, as ``(model, rfm)``. The posterior is
+    cached as NetCDF under ``ltv/`` keyed by the file's SHA-256 and the sampler settings, so
+    a second start of the app reopens it (``bayes.load``) instead of refitting."""
+    import warnings
 
-    import arviz as az
-
-    from bayes.diagnostics import fit_diagnostics
-    from bayes.growth.ltv import LTVFit, fit_ltv, load_transactions, rfm_summary
-    from bayes.io import data_hash, write_netcdf
-    from priors.ltv import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS
+    import bayes
+    from bayes.io import data_hash
+    from bayes.ltv.data import MonetaryPolicyWarning, load_transactions
+    from bayes.ltv.workflow import fit_ltv, prepare_rfm
+    from models.sampling import SamplerConfig
 
     draws = draws or LTV_FIT["draws"]
     tune = tune or LTV_FIT["tune"]
     chains = chains or LTV_FIT["chains"]
-    tx = load_transactions(orders)
-    summary, _ = rfm_summary(tx)
+    with warnings.catch_warnings():  # the policy's counts are in the model's summary
+        warnings.simplefilter("ignore", MonetaryPolicyWarning)
+        rfm = prepare_rfm(transactions=load_transactions(orders), time_unit="W").rfm
     key = f"{data_hash(orders)[:16]}-d{draws}-t{tune}-c{chains}-s{seed}"
     path = (root or data_root()) / "ltv" / f"{key}.nc"
     if path.is_file():
-        idata = az.from_netcdf(path)
-        idata.load()
-        spend = "p" in idata.posterior
-        names = list(BGNBD_PARAMS) + (list(GAMMA_GAMMA_PARAMS) if spend else [])
-        fit = LTVFit(
-            idata=idata,
-            summary=summary,
-            priors=json.loads(idata.attrs.get("priors", "{}")),
-            diagnostics=fit_diagnostics(idata, var_names=names).to_dict(),
-            seed=seed,
-            spend=spend,
-        )
-        return fit, summary
-    fit = fit_ltv(summary, draws=draws, tune=tune, chains=chains, seed=seed, mle=False)
-    write_netcdf(fit.idata, path)
-    return fit, summary
+        return bayes.load(path), rfm
+    cfg = SamplerConfig(draws=draws, tune=tune, chains=chains, seed=seed, progress=False)
+    model = fit_ltv(rfm, sampler=cfg)
+    model.save(path)
+    return model, rfm
 
 
 def customer_ltv(
-    fit,
+    model,
     summary: pd.DataFrame,
     customer_id: str,
     *,
@@ -318,39 +308,33 @@ def customer_ltv(
     prob: float = 0.9,
     n_draws: int = 500,
 ) -> pd.DataFrame:
-    """One customer's predictions with their ``prob`` intervals
-    (:func:`bayes.growth.ltv.predict_customers`), one row per quantity: ``quantity``,
-    ``mean``, ``lower``, ``upper`` (expected purchases over ``horizon_weeks``; LTV discounted
-    at ``discount_rate`` per month)."""
-    from bayes.growth.ltv import predict_customers
+    """One customer's predictions with their ``prob`` intervals (summaries of
+    ``LTVModel.predict``), one row per quantity: ``quantity``, ``mean``, ``lower``, ``upper``
+    (expected purchases over ``horizon_weeks``; LTV discounted at ``discount_rate`` per
+    month)."""
     from bayes.io import InputError
+    from models.ltv.units import days_per_unit
+    from models.summaries import interval_dict
+    from priors.spec import interval_names
 
     key = str(customer_id)
     if key not in summary.index:
         raise InputError(f"unknown customer_id {key!r}")
-    row = predict_customers(
-        fit,
-        summary.loc[[key]],
-        horizon_weeks=horizon_weeks,
-        discount_rate=discount_rate,
-        prob=prob,
-        n_draws=n_draws,
-    ).iloc[0]
+    horizon = horizon_weeks * 7 / days_per_unit(model.time_unit)
+    pred = model.predict(
+        summary.loc[[key]], horizon=horizon, discount_rate=discount_rate, draws=n_draws
+    )
     labels = {
         "p_alive": "P(alive)",
-        "exp_purchases": f"purchases in {horizon_weeks:g} weeks",
-        "exp_spend": "spend per purchase",
+        "expected_purchases": f"purchases in {horizon_weeks:g} weeks",
+        "expected_spend": "spend per purchase",
         "ltv_6m": "6-month LTV",
         "ltv_12m": "12-month LTV",
     }
-    rows = [
-        {
-            "quantity": label,
-            "mean": float(row[f"{k}_mean"]),
-            "lower": float(row[f"{k}_lo"]),
-            "upper": float(row[f"{k}_hi"]),
-        }
-        for k, label in labels.items()
-        if f"{k}_mean" in row.index
-    ]
+    lo, hi = interval_names(prob)
+    rows = []
+    for k, label in labels.items():
+        if k in pred:
+            st = interval_dict(pred[k].values, prob)
+            rows.append({"quantity": label, "mean": st["mean"], "lower": st[lo], "upper": st[hi]})
     return pd.DataFrame(rows)

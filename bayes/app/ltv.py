@@ -12,7 +12,7 @@ from bayes.io import InputError
 st.title("Customer lifetime value")
 st.caption(
     "Seed 004 · BG/NBD + Gamma-Gamma fitted by NUTS, per-customer predictions with 90% "
-    "intervals, weekly cohort retention · every number from bayes.growth"
+    "intervals, weekly cohort retention · every number from bayes.ltv and bayes.growth"
 )
 
 
@@ -80,10 +80,10 @@ with tab_ltv:
         except InputError as exc:
             st.error(str(exc), icon=":material/error:")
             st.stop()
-        if not fit.diagnostics.get("ok", True):
+        if not fit.diagnostics_.ok:
             st.warning(
                 "The posterior failed its convergence checks: "
-                + "; ".join(fit.diagnostics.get("problems", [])),
+                + "; ".join(fit.diagnostics_.problems),
                 icon=":material/warning:",
             )
         buyers = summary.sort_values(["frequency", "monetary_value"], ascending=False)

@@ -126,10 +126,7 @@ def ltv_values(orders: Path, customer_ids, *, months: int = 12, n_draws: int = 2
     fit, _ = ltv_model(orders, seed=seed)
     ids = pd.Series(customer_ids).astype(str)
     draws = ltv_draws(fit, ids, months=months, n_draws=n_draws, seed=seed)
-    diag = getattr(fit, "diagnostics", None)
-    if diag is None and getattr(fit, "diagnostics_", None) is not None:
-        diag = fit.diagnostics_.to_dict()
-    return draws, dict(diag or {})
+    return draws, fit.diagnostics_.to_dict()
 
 
 def target(

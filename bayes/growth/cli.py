@@ -1,7 +1,7 @@
-"""Command line for the growth domain: ``bayes growth generate|cohorts`` and ``bayes ltv fit``.
+"""Command line for growth data: ``bayes growth generate|cohorts|survival``.
 
-:func:`register` adds two top-level commands, ``growth`` and ``ltv``. Heavy imports happen
-inside the command functions so ``--help`` stays instant.
+(``bayes ltv fit`` lives in :mod:`bayes.ltv.cli`.) Heavy imports happen inside the command
+functions so ``--help`` stays instant.
 """
 
 from __future__ import annotations
@@ -9,20 +9,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bayes.cliargs import add_json_flag, add_out_folder, add_seed, date, int_range
 from bayes.io import InputError, dumps
 
 _RAW = argparse.RawDescriptionHelpFormatter
+_SEGMENTS = ("country", "device", "acq_channel")
 
 
 def register(sub) -> None:
     growth = sub.add_parser(
         "growth",
-        help="growth data (users, events, orders) and weekly cohort retention",
+        help="growth data (users, events, orders), cohort retention and survival",
         description="Seed 004 growth analytics: generate synthetic users/events/orders whose "
-        "purchases follow a known BG/NBD + Gamma-Gamma truth, and build weekly cohort "
-        "retention matrices.",
+        "purchases follow a known BG/NBD + Gamma-Gamma truth, build weekly cohort retention "
+        "matrices, Kaplan-Meier survival by cohort and a look at seasonality.",
         epilog="examples:\n  bayes growth generate --users 100000 --out data/growth\n"
-        "  bayes growth cohorts --data data/growth --segment device --plot retention.png",
+        "  bayes growth cohorts --data data/growth --segment device --out retention\n"
+        "  bayes growth survival --data data/growth --cohort month --out survival",
         formatter_class=_RAW,
     )
     gsub = growth.add_subparsers(dest="verb", metavar="<verb>", required=True)
@@ -37,21 +40,31 @@ def register(sub) -> None:
         epilog="example:\n  bayes growth generate --users 20000 --seed 3 --out data/growth --json",
         formatter_class=_RAW,
     )
-    gen.add_argument("--users", type=int, default=100_000, help="number of users (%(default)s)")
-    gen.add_argument("--seed", type=int, default=0, help="random seed (%(default)s)")
-    gen.add_argument("--start", default="2024-01-01", help="first signup day (%(default)s)")
     gen.add_argument(
-        "--signup-weeks", type=int, default=26, help="signup window in weeks (%(default)s)"
+        "--users",
+        type=int_range(1, 50_000_000, what="a number of users"),
+        default=100_000,
+        help="number of users (default: %(default)s)",
+    )
+    add_seed(gen)
+    gen.add_argument(
+        "--start", type=date, default="2024-01-01", help="first signup day (default: %(default)s)"
+    )
+    gen.add_argument(
+        "--signup-weeks",
+        type=int_range(1, 520),
+        default=26,
+        help="signup window in weeks (default: %(default)s)",
     )
     gen.add_argument(
         "--observation-weeks",
-        type=int,
+        type=int_range(2, 1040),
         default=52,
-        help="observation end, in weeks after --start (%(default)s)",
+        help="observation end, in weeks after --start (default: %(default)s)",
     )
     gen.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    gen.add_argument("--out", required=True, help="output folder")
-    gen.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_out_folder(gen, what="users, events, orders and truth.json")
+    add_json_flag(gen, "a summary")
     gen.set_defaults(func=_cmd_generate)
 
     coh = gsub.add_parser(
@@ -60,76 +73,56 @@ def register(sub) -> None:
         description="Retained in week k = at least one session_start in [signup + 7k, "
         "signup + 7(k+1)) days. Rows: signup-week cohorts (Monday, UTC); columns: week_0.. "
         "Cells whose week is not fully observed for every cohort member are left empty.",
-        epilog="examples:\n  bayes growth cohorts --data data/growth --out retention.csv "
-        "--plot retention.png\n  bayes growth cohorts --users u.csv --events e.csv "
-        "--segment acq_channel --json",
+        epilog="examples:\n  bayes growth cohorts --data data/growth --out retention\n"
+        "  bayes growth cohorts --users u.csv --events e.csv --segment acq_channel --json",
         formatter_class=_RAW,
     )
-    coh.add_argument("--data", help="folder with users.csv/events.csv (or .parquet)")
-    coh.add_argument("--users", help="users file (overrides --data)")
-    coh.add_argument("--events", help="events file (overrides --data)")
-    coh.add_argument("--segment", choices=("country", "device", "acq_channel"))
-    coh.add_argument("--max-weeks", type=int, default=12, help="last week shown (%(default)s)")
-    coh.add_argument("--as-of", help="end of observation (default: last event)")
-    coh.add_argument("--out", help="write the matrix as CSV/Parquet")
-    coh.add_argument("--plot", help="write the heatmap (PNG/SVG/PDF)")
-    coh.add_argument("--json", action="store_true", help="print the matrix as JSON on stdout")
+    _data_flags(coh)
+    coh.add_argument("--segment", choices=_SEGMENTS)
+    coh.add_argument(
+        "--max-weeks", type=int_range(0, 520), default=12, help="last week shown (%(default)s)"
+    )
+    add_out_folder(coh, required=False, what="retention.csv and retention.png")
+    add_json_flag(coh, "the matrix")
     coh.set_defaults(func=_cmd_cohorts)
 
-    ltv = sub.add_parser(
-        "ltv",
-        help="Bayesian BG/NBD + Gamma-Gamma customer lifetime value",
-        description="Customer lifetime value with BG/NBD (purchases, P(alive)) and "
-        "Gamma-Gamma (spend) fitted by NUTS in PyMC, checked against lifetimes' MLE.",
-        epilog="examples:\n  bayes ltv fit --dataset cdnow --out fit/cdnow\n"
-        "  bayes ltv fit --transactions data/growth/orders.csv --calibration-end 2024-10-01 "
-        "--holdout-end 2024-12-30 --out fit/growth",
+    surv = gsub.add_parser(
+        "survival",
+        help="Kaplan-Meier survival by cohort (90%% intervals) and seasonality",
+        description="A user is active from signup to the last session and has churned when "
+        "no session followed for --churn-days before --as-of (else censored at the last "
+        "session). Kaplan-Meier per cohort with Greenwood log-log 90% intervals; repeat "
+        "orders per customer-week by weekday and by month, with a chi-square test of no "
+        "seasonality.",
+        epilog="example:\n  bayes growth survival --data data/growth --cohort month --out surv",
         formatter_class=_RAW,
     )
-    lsub = ltv.add_subparsers(dest="verb", metavar="<verb>", required=True)
-    fit = lsub.add_parser(
-        "fit",
-        help="fit, predict per customer, evaluate on a holdout",
-        description="Fit BG/NBD + Gamma-Gamma (time unit: week) on a transaction log "
-        "(columns customer_id|user_id, date|order_ts, optional amount — the growth "
-        "generator's orders file works as is) or on the CDNOW sample shipped with lifetimes. "
-        "Writes posterior.nc (ArviZ NetCDF with prior, posterior, posterior predictive, "
-        "attrs), ltv.csv (per customer: expected purchases, P(alive), 6/12-month LTV with "
-        "90% intervals) and summary.json (parameters with intervals, diagnostics, MLE "
-        "cross-check, holdout MAPE/WMAPE).",
-        epilog="examples:\n  bayes ltv fit --dataset cdnow --out fit/cdnow --json\n"
-        "  bayes ltv fit --dataset cdnow --calibration-end 1997-09-30 --holdout-end "
-        "1998-06-30 --out fit/cdnow-holdout\n  bayes ltv fit --transactions orders.csv "
-        "--out fit/ --draws 500 --chains 2",
-        formatter_class=_RAW,
+    _data_flags(surv)
+    surv.add_argument("--orders", help="orders file (overrides --data)")
+    surv.add_argument(
+        "--cohort",
+        default="month",
+        choices=("month", "week", *_SEGMENTS),
+        help="signup month/week or a segment (default: %(default)s)",
     )
-    src = fit.add_mutually_exclusive_group(required=True)
-    src.add_argument("--transactions", help="transaction log (CSV or Parquet)")
-    src.add_argument(
-        "--dataset",
-        choices=("cdnow",),
-        help="CDNOW 1/10 sample (lifetimes): the published summary, or its transaction log "
-        "when --calibration-end is given",
+    surv.add_argument(
+        "--churn-days",
+        type=int_range(1, 3650),
+        default=28,
+        help="days without a session that mean churn (default: %(default)s)",
     )
-    fit.add_argument("--calibration-end", help="last day of the calibration period (date)")
-    fit.add_argument("--holdout-end", help="end of the holdout period (default: last date)")
-    fit.add_argument("--out", required=True, help="output folder")
-    fit.add_argument("--draws", type=int, default=1000, help="draws per chain (%(default)s)")
-    fit.add_argument("--tune", type=int, default=1000, help="tuning steps (%(default)s)")
-    fit.add_argument("--chains", type=int, default=4, help="chains (%(default)s)")
-    fit.add_argument("--seed", type=int, default=0, help="random seed (%(default)s)")
-    fit.add_argument(
-        "--discount-rate", type=float, default=0.01, help="monthly discount rate (%(default)s)"
+    add_out_folder(
+        surv, required=False, what="survival.csv, survival_at.csv, seasonality_*.csv, plots"
     )
-    fit.add_argument(
-        "--horizon-weeks",
-        type=float,
-        default=26.0,
-        help="horizon of expected purchases (%(default)s)",
-    )
-    fit.add_argument("--json", action="store_true", help="print summary.json on stdout")
-    fit.add_argument("--no-progress", action="store_true", help="hide the sampling progress bar")
-    fit.set_defaults(func=_cmd_ltv_fit)
+    add_json_flag(surv, "S(7, 30, 90 days) per cohort and the seasonality tests")
+    surv.set_defaults(func=_cmd_survival)
+
+
+def _data_flags(p) -> None:
+    p.add_argument("--data", help="folder with users.csv/events.csv (or .parquet)")
+    p.add_argument("--users", help="users file (overrides --data)")
+    p.add_argument("--events", help="events file (overrides --data)")
+    p.add_argument("--as-of", type=date, help="end of observation (default: last event)")
 
 
 def _find(folder: str | None, explicit: str | None, name: str) -> Path:
@@ -144,40 +137,57 @@ def _find(folder: str | None, explicit: str | None, name: str) -> Path:
     raise InputError(f"no {name}.csv or {name}.parquet", source=folder)
 
 
+def _out(args, command: str):
+    from bayes.outputs import OutputFolder
+
+    if not args.out:
+        return None
+    return OutputFolder(args.out, command=command, args=vars(args))
+
+
 def _cmd_generate(args) -> int:
     from bayes.growth.data import generate_growth_data, write_growth_data
 
-    if args.users <= 0:
-        raise InputError(f"--users must be positive, got {args.users}")
     if args.observation_weeks <= args.signup_weeks:
         raise InputError("--observation-weeks must exceed --signup-weeks")
+    folder = _out(args, "growth generate")
     data = generate_growth_data(
         args.users,
         seed=args.seed,
-        start=args.start,
+        start=args.start.tz_localize(None).isoformat(),
         signup_weeks=args.signup_weeks,
         observation_weeks=args.observation_weeks,
     )
-    paths = write_growth_data(data, args.out, fmt=args.format)
-    meta = {**data.meta(), "files": {k: str(v) for k, v in paths.items()}}
-    print(dumps(meta) if args.json else f"wrote {', '.join(str(p) for p in paths.values())}")
+    with folder as staging:
+        paths = write_growth_data(data, staging, fmt=args.format)
+    files = {k: str(Path(args.out) / Path(v).name) for k, v in paths.items()}
+    print(dumps({**data.meta(), "files": files}) if args.json else f"wrote {args.out}")
     return 0
+
+
+def _read(args):
+    from bayes.growth.data import check_events_after_signup, read_events, read_users
+
+    users_path = _find(args.data, args.users, "users")
+    events_path = _find(args.data, args.events, "events")
+    users, events = read_users(users_path), read_events(events_path)
+    check_events_after_signup(users, events, source=events_path)
+    return users, events
 
 
 def _cmd_cohorts(args) -> int:
     from bayes.growth.cohorts import plot_retention, retention_matrix
-    from bayes.growth.data import read_events, read_users
     from bayes.io import save_figure, write_table
 
-    users = read_users(_find(args.data, args.users, "users"))
-    events = read_events(_find(args.data, args.events, "events"))
+    folder = _out(args, "growth cohorts")
+    users, events = _read(args)
     m = retention_matrix(
         users, events, segment=args.segment, max_weeks=args.max_weeks, as_of=args.as_of
     )
-    if args.out:
-        write_table(m, args.out)
-    if args.plot:
-        save_figure(plot_retention(m, args.segment), args.plot)
+    if folder is not None:
+        with folder as staging:
+            write_table(m, staging / "retention.csv")
+            save_figure(plot_retention(m, args.segment), staging / "retention.png")
     if args.json:
         print(dumps({"segment": args.segment, "rows": m}))
     else:
@@ -185,55 +195,51 @@ def _cmd_cohorts(args) -> int:
     return 0
 
 
-def _cmd_ltv_fit(args) -> int:
-    from bayes.growth.ltv import cdnow_summary, cdnow_transactions, load_transactions, run_ltv
-    from bayes.progress import progress_enabled
-
-    if args.holdout_end and not args.calibration_end:
-        raise InputError("--holdout-end needs --calibration-end")
-    kw = {}
-    if args.dataset == "cdnow":
-        if args.calibration_end:
-            kw["transactions"] = cdnow_transactions()
-        else:
-            kw["summary"] = cdnow_summary()
-        source = {"dataset": "cdnow"}
-    else:
-        kw["transactions"] = load_transactions(args.transactions)
-        source = {"transactions": str(args.transactions)}
-    res = run_ltv(
-        **kw,
-        calibration_end=args.calibration_end,
-        holdout_end=args.holdout_end,
-        out=args.out,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        seed=args.seed,
-        discount_rate=args.discount_rate,
-        horizon_weeks=args.horizon_weeks,
-        source=source,
-        progressbar=progress_enabled(False if args.no_progress else None),
+def _cmd_survival(args) -> int:
+    from bayes.growth.data import read_orders
+    from bayes.growth.survival import (
+        activity_lifetimes,
+        plot_seasonality,
+        plot_survival,
+        seasonality,
+        survival_at,
+        survival_by_cohort,
     )
-    public = {k: v for k, v in res.items() if not k.startswith("_")}
-    if args.json:
-        print(dumps(public))
-    else:
-        print(res["_fit"].idata.attrs["model"], f"on {res['customers']} customers")
-        from bayes.growth.ltv import parameter_table
+    from bayes.io import save_figure, write_table
 
-        print(parameter_table(res["_fit"]).to_string(index=False, float_format="{:.4g}".format))
-        d = res["diagnostics"]
+    folder = _out(args, "growth survival")
+    users, events = _read(args)
+    orders = read_orders(_find(args.data, args.orders, "orders"))
+    life = activity_lifetimes(
+        users, events, as_of=args.as_of, churn_days=args.churn_days, cohort=args.cohort
+    )
+    km = survival_by_cohort(life)
+    at = survival_at(km)
+    seas = {by: seasonality(orders, by=by) for by in ("weekday", "month")}
+    if folder is not None:
+        with folder as staging:
+            write_table(km, staging / "survival.csv")
+            write_table(at, staging / "survival_at.csv")
+            save_figure(plot_survival(km), staging / "survival.png")
+            for by, t in seas.items():
+                write_table(t, staging / f"seasonality_{by}.csv")
+                save_figure(plot_seasonality(t), staging / f"seasonality_{by}.png")
+    tests = {by: dict(t.attrs) for by, t in seas.items()}
+    if args.json:
         print(
-            f"diagnostics: ok={d['ok']} r_hat_max={d['r_hat_max']:.3f} "
-            f"ess_bulk_min={d['ess_bulk_min']:.0f} divergences={d['divergences']}"
-        )
-        if "holdout" in res:
-            h = res["holdout"]
-            print(
-                f"holdout: MAPE customer {h['mape_customer']:.3f}, WMAPE customer "
-                f"{h['wmape_customer']:.3f}, WMAPE by frequency bin "
-                f"{h['wmape_aggregate_bins']:.3f}, total APE {h['ape_total']:.3f}"
+            dumps(
+                {
+                    "cohort": args.cohort,
+                    "churn_days": args.churn_days,
+                    "survival_at": at,
+                    "seasonality": tests,
+                }
             )
-        print(f"wrote {args.out}: {', '.join(res['files'])}")
+        )
+        return 0
+    print(at.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for by, t in tests.items():
+        print(
+            f"seasonality by {by}: chi-square {t['chi2']:.1f} on {t['dof']} dof, p = {t['p_value']:.3g}"
+        )
     return 0

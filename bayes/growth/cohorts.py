@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bayes.growth.data import check_events_after_signup
 from bayes.io import InputError
 
 __all__ = ["SEGMENTS", "plot_retention", "retention_curve", "retention_matrix"]
@@ -59,6 +60,7 @@ def retention_matrix(
     if u["user_id"].duplicated().any():
         dup = np.flatnonzero(u["user_id"].duplicated().to_numpy()) + 2
         raise InputError("duplicate user_id", source="users", column="user_id", rows=dup)
+    check_events_after_signup(users, events)
     sess = events.loc[events["event_type"] == "session_start", ["user_id", "event_ts"]]
     known = sess["user_id"].isin(u["user_id"]).to_numpy()
     if not known.all():
@@ -94,6 +96,11 @@ def retention_matrix(
     window_end = last[:, None] + (weeks[None, :] + 1) * np.timedelta64(7, "D")
     observed = window_end <= np.datetime64(as_of.tz_convert("UTC").tz_localize(None))
     frac = frac.where(observed)
+    if not observed.any():
+        raise InputError(
+            f"as-of {as_of.date()}: no cohort has a fully observed week (the first signup is "
+            f"{u['signup_ts'].min().date()}); every cell of the cohort matrix would be empty"
+        )
     frac.columns = [f"week_{w}" for w in weeks]
     out = pd.concat([size, frac], axis=1).reset_index()
     out["cohort"] = out["cohort"].dt.strftime("%Y-%m-%d")

@@ -25,6 +25,9 @@ The data-generating process (all vectorised, one ``numpy.random.Generator``):
 4. ``margin = amount * Beta(6, 14)`` (mean 30%); ``treatment_flag`` is a per-user fair coin;
    ``promo_flag`` is set on 30% of treated users' orders and 5% of the others'. Neither changes
    the amounts, so the LTV truth stays exact.
+5. Optionally (``GrowthTruth.segment_truth``) the BG/NBD and Gamma-Gamma truths differ by
+   segment (country, device or channel): the data for checking the segment models of
+   :mod:`bayes.ltv` against segment-level truths. Without it the output is unchanged.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes.io import Column, read_table, write_json, write_table
+from bayes.io import Column, InputError, read_table, row_numbers, write_json, write_table
 from models.ltv import simulate_bgnbd
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "USERS_COLUMNS",
     "GrowthData",
     "GrowthTruth",
+    "check_events_after_signup",
     "generate_growth_data",
     "read_events",
     "read_orders",
@@ -111,6 +115,21 @@ class GrowthTruth:
     channel_probs: tuple = (0.35, 0.40, 0.15, 0.10)
     device_engagement: tuple = (1.15, 1.0, 0.8)
     channel_engagement: tuple = (0.7, 1.2, 1.3, 0.8)
+    #: optional segment-level truths: ``{"country": {"DE": {"r": 0.18, "v": 12.0}, ...}}``
+    #: (one column; unnamed values and parameters keep the population values above)
+    segment_truth: dict | None = None
+
+    def customer_params(self, segments: dict[str, np.ndarray]) -> tuple[dict, dict]:
+        """BG/NBD and Gamma-Gamma parameters per customer: scalars, or arrays when
+        :attr:`segment_truth` gives per-segment values (``segments``: column -> labels)."""
+        bg, gg = self.bgnbd, self.gamma_gamma
+        for column, table in (self.segment_truth or {}).items():
+            labels = np.asarray(segments[column], dtype=object)
+            for params in (bg, gg):
+                for k, base in params.items():
+                    vals = np.array([table.get(lab, {}).get(k, base) for lab in labels], float)
+                    params[k] = vals if np.any(vals != base) else base
+        return bg, gg
 
     @property
     def bgnbd(self) -> dict:
@@ -191,7 +210,12 @@ def generate_growth_data(
     buyer = (rng.random(n) < truth.first_purchase_prob) & (first < end_s)
     cust = np.flatnonzero(buyer)
     T_weeks = (end_s - first[cust]) / _WEEK
-    x, t_x = simulate_bgnbd(rng, truth.r, truth.alpha, truth.a, truth.b, T_weeks)
+    labels = {"country": COUNTRIES, "device": DEVICES, "acq_channel": CHANNELS}
+    codes = {"country": country, "device": device, "acq_channel": channel}
+    bg, gg = truth.customer_params(
+        {c: np.asarray(labels[c], dtype=object)[codes[c][cust]] for c in truth.segment_truth or {}}
+    )
+    x, t_x = simulate_bgnbd(rng, bg["r"], bg["alpha"], bg["a"], bg["b"], T_weeks)
     # repeat times: the x-th at t_x, the x-1 earlier ones uniform on (0, t_x) (order statistics)
     n_orders_c = 1 + x
     owner = np.repeat(cust, n_orders_c)  # user index of each order
@@ -202,8 +226,9 @@ def generate_growth_data(
     offset_w = np.where(k == n_orders_c[cidx] - 1, 1.0, u) * t_x[cidx]
     offset_w[k == 0] = 0.0
     order_s = first[owner] + offset_w * _WEEK
-    nu = rng.gamma(truth.q, 1.0 / truth.v, cust.size)
-    amount = np.round(rng.gamma(truth.p, 1.0 / nu[cidx]), 2)
+    q_c, v_c, p_c = (np.broadcast_to(gg[k], cust.size) for k in ("q", "v", "p"))
+    nu = rng.gamma(q_c, 1.0 / v_c)
+    amount = np.round(rng.gamma(p_c[cidx], 1.0 / nu[cidx]), 2)
     amount = np.maximum(amount, 0.01)
     margin = np.round(amount * rng.beta(6, 14, owner.size), 2)
     treated = rng.random(n) < 0.5
@@ -392,3 +417,16 @@ def read_events(path) -> pd.DataFrame:
 def read_orders(path) -> pd.DataFrame:
     """Read and validate an orders table."""
     return read_table(path, ORDERS_COLUMNS)
+
+
+def check_events_after_signup(users: pd.DataFrame, events: pd.DataFrame, *, source="events"):
+    """Refuse events of a user before their signup (an impossible log), naming the rows."""
+    signup = users.drop_duplicates("user_id").set_index("user_id")["signup_ts"]
+    before = (events["event_ts"] < events["user_id"].map(signup)).to_numpy()
+    if before.any():
+        raise InputError(
+            "events before the user's signup_ts (impossible: check time zones and user ids)",
+            source=source,
+            column="event_ts",
+            rows=row_numbers(before, events.index),
+        )

@@ -15,10 +15,12 @@ def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot:
     """Everything the section shows, as data (also used by notebook 07)."""
     import importlib.util
 
-    from bayes.growth.ltv import fit_ltv, load_transactions, rfm_summary
+    from bayes.ltv.data import load_transactions
+    from bayes.ltv.workflow import fit_ltv, prepare_rfm
     from bayes.uplift.data import FEATURES, generate_uplift_data
     from bayes.uplift.evaluate import compare_learners
     from bayes.uplift.targeting import Costs, ltv_draws, simulate_targeting
+    from models.sampling import SamplerConfig
 
     data = generate_uplift_data(n_users, seed=seed)
     ex = data.experiment
@@ -39,11 +41,13 @@ def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot:
     best = fits["dr"]
     # value each conversion with the customer's 12-month LTV posterior (x the margin rate)
     tx = load_transactions(data.orders, source="generated orders")
-    summary, _ = rfm_summary(tx, observation_end=data.observation_end.tz_localize(None))
+    rfm = prepare_rfm(transactions=tx, observation_end=data.observation_end, time_unit="W").rfm
     sampler = (
-        dict(draws=150, tune=200, chains=2) if quick else dict(draws=1000, tune=1000, chains=4)
+        SamplerConfig(draws=150, tune=200, chains=2, seed=seed)
+        if quick
+        else SamplerConfig(draws=1000, tune=1000, chains=4, seed=seed)
     )
-    ltv_fit = fit_ltv(summary, seed=seed, mle=False, prior_draws=100, **sampler)
+    ltv_fit = fit_ltv(rfm, sampler=sampler)
     margin_rate = float(data.orders["margin"].sum() / data.orders["amount"].sum())
     sc = best.scores
     ltv = ltv_draws(ltv_fit, sc["user_id"], months=12, n_draws=200, seed=seed)
@@ -83,7 +87,7 @@ def _diagnostics_text(d: dict) -> str:
 
 
 def demo_section(ctx) -> Section:
-    from bayes.io import save_figure, write_json, write_netcdf
+    from bayes.io import save_figure, write_json
     from bayes.uplift.data import write_uplift_data
     from bayes.uplift.plots import (
         plot_calibration,
@@ -95,7 +99,7 @@ def demo_section(ctx) -> Section:
     res = run_uplift_demo(3000 if ctx.quick else 20_000, seed=ctx.seed, quick=ctx.quick)
     data, table, fits = res["data"], res["table"], res["fits"]
     write_uplift_data(data, ctx.data / "uplift")
-    write_netcdf(res["ltv_fit"].idata, ctx.posteriors / "uplift_ltv.nc")
+    res["ltv_fit"].save(ctx.posteriors / "uplift_ltv.nc")
     meta = data.meta()
     sec = Section(
         "Uplift: who to target with a promotion (seed 004)",
@@ -162,7 +166,7 @@ def demo_section(ctx) -> Section:
             "P(targeting beats not targeting)": f"{s['p_targeting_beats_not_targeting']:.2f}",
             "best fraction (one margin per conversion)": f"{sm['best_fraction']['value']:.0%} "
             f"[{sm['best_fraction']['lower_90']:.0%}, {sm['best_fraction']['upper_90']:.0%}]",
-            "LTV posterior diagnostics": _diagnostics_text(res["ltv_fit"].diagnostics),
+            "LTV posterior diagnostics": _diagnostics_text(res["ltv_fit"].diagnostics_.to_dict()),
         },
         f"targeting {s['users']:,} held-out customers ({s['estimator']} estimator)",
     )

@@ -73,14 +73,33 @@ def ltv_draws(
 
     The one place the uplift domain touches the LTV model. ``posterior_path_or_fit`` is the
     ``posterior.nc`` of ``bayes ltv fit`` (the customers' RFM then comes from ``rfm`` or from
-    the ``ltv.csv`` written beside it) or an in-memory ``bayes.growth.ltv.LTVFit``. The value
+    the ``ltv.csv`` written beside it) or a fitted :class:`models.ltv.LTVModel`. The value
     is ``models.ltv.clv`` (Fader, Hardie & Lee 2005: Gamma-Gamma spend × discounted BG/NBD
-    purchases) on ``n_draws`` posterior draws (a seeded subset). When the LTV model moves onto
-    the model contract this becomes ``bayes.load(path).predict(...)``.
+    purchases) on ``n_draws`` posterior draws (a seeded subset). A posterior written by the
+    LTV model on the contract (``idata.attrs["domain"] == "ltv"``), or a fitted
+    :class:`models.ltv.LTVModel`, is predicted by the model itself (``predict``: its time
+    unit, segments and monetary policy), the customers' RFM from the file.
     """
     import arviz as az
 
-    from bayes.growth.ltv import validate_summary
+    from models.ltv import LTVModel
+
+    model = posterior_path_or_fit if isinstance(posterior_path_or_fit, LTVModel) else None
+    if model is None and isinstance(posterior_path_or_fit, (str, os.PathLike)):
+        path = Path(posterior_path_or_fit)
+        if path.is_file():
+            try:
+                domain = az.from_netcdf(path).attrs.get("domain")
+            except Exception:  # noqa: BLE001 - reported below, as before
+                domain = None
+            if domain == "ltv":
+                import bayes
+
+                model = bayes.load(path)
+    if model is not None:
+        return _model_ltv_draws(model, customer_ids, months, rfm, n_draws, seed, discount_rate)
+
+    from bayes.ltv.data import validate_rfm as validate_summary
     from models.ltv import clv
     from priors.ltv import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS
 
@@ -154,6 +173,33 @@ def ltv_draws(
             )
     if not np.isfinite(out).all():
         raise InputError("the LTV posterior gives non-finite LTV for some customers", source=src)
+    return xr.DataArray(
+        out,
+        dims=("sample", "customer_id"),
+        coords={"sample": np.arange(out.shape[0]), "customer_id": ids},
+        name=f"ltv_{months}m",
+        attrs={"months": months, "discount_rate_monthly": discount_rate, "unit": "currency"},
+    )
+
+
+def _model_ltv_draws(model, customer_ids, months, rfm, n_draws, seed, discount_rate):
+    """:func:`ltv_draws` through ``LTVModel.predict``: ``(sample, customer_id)``."""
+    ids = [str(c) for c in customer_ids]
+    known = model.data_ if rfm is None else rfm.set_axis(rfm.index.astype(str))
+    missing = ~pd.Index(ids).isin(known.index)
+    if missing.any():
+        shown = [ids[i] for i in np.flatnonzero(missing)]
+        raise InputError(
+            f"{int(missing.sum())} customer(s) have no LTV (not in the LTV fit's customers), "
+            f"e.g. {shown[:5]}",
+            source="<LTV model>",
+        )
+    pred = model.predict(
+        known.loc[ids], months=(months,), discount_rate=discount_rate, draws=n_draws, seed=seed
+    )[f"ltv_{months}m"]
+    out = pred.stack(sample=("chain", "draw")).transpose("sample", "customer_id").values
+    if not np.isfinite(out).all():
+        raise InputError("the LTV posterior gives non-finite LTV for some customers")
     return xr.DataArray(
         out,
         dims=("sample", "customer_id"),

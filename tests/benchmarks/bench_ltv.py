@@ -1,9 +1,10 @@
-"""LTV speed: our compressed BG/NBD vs pymc-marketing's BetaGeoModel (defaults) on CDNOW, and a
-1M-customer fit. Prints wall time, min bulk ESS, ESS/s and the ratio; timings on a shared
-machine are noisy.
+"""LTV speed: our compressed BG/NBD vs pymc-marketing's BetaGeoModel (defaults) on CDNOW; 1M
+customers pooled; 1M customers in 10 segments with partial pooling. Prints wall time, min bulk
+ESS, ESS/s and the ratios; timings on a shared machine are noisy.
 
-Targets (issue #6): 4 chains, every parameter bulk ESS >= 400 and r-hat <= 1.01; >= 2x the
-reference's ESS/s on CDNOW; 1M customers fitted in < 90 s.
+Targets: 4 chains, every parameter bulk ESS >= 400 and r-hat <= 1.01; >= 2x the reference's
+ESS/s on CDNOW; 1M customers pooled in < 90 s; 1M customers in 10 segments (hierarchical,
+compressed per segment) in < 120 s.
 """
 
 from __future__ import annotations
@@ -12,30 +13,36 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 
 PARAMS = ("r", "alpha", "a", "b")
 
 
-def _ess_rhat(idata):
+def _ess_rhat(idata, names=PARAMS):
     import arviz as az
 
-    post = idata.posterior[list(PARAMS)]
+    post = idata.posterior[list(names)]
     ess = az.ess(post, method="bulk")
     rhat = az.rhat(post)
-    return min(float(ess[k]) for k in PARAMS), max(float(rhat[k]) for k in PARAMS)
+    return (
+        min(float(ess[k].min()) for k in names),
+        max(float(rhat[k].max()) for k in names),
+    )
 
 
-def _ours(x, tx, T, seed=0, draws=1000, tune=1000):
-    from models.ltv import fit_bgnbd
+def _ours(data, seed=0, draws=1000, tune=1000, **model_kw):
+    from models.ltv import LTVModel
+    from models.sampling import SamplerConfig
 
+    cfg = SamplerConfig(draws=draws, tune=tune, chains=4, seed=seed, progress=False)
     t0 = time.perf_counter()
-    idata = fit_bgnbd(x, tx, T, chains=4, draws=draws, tune=tune, seed=seed)
+    model = LTVModel(sampler=cfg, spend=False, **model_kw).fit(data)
     wall = time.perf_counter() - t0
-    return wall, *_ess_rhat(idata)
+    names = model._diag_vars(model.idata_)
+    return (wall, *_ess_rhat(model.idata_, names), model)
 
 
 def _reference(df, seed=0):
-    import pandas as pd
     from pymc_marketing.clv import BetaGeoModel
 
     data = pd.DataFrame(
@@ -53,13 +60,28 @@ def _reference(df, seed=0):
     return wall, *_ess_rhat(idata)
 
 
-def _line(name, wall, ess, rhat):
+def _line(name, wall, ess, rhat, *_):
     print(
-        f"{name:<34} wall {wall:7.1f} s  min bulk ESS {ess:7.0f}  r-hat max {rhat:.4f}  "
+        f"{name:<44} wall {wall:7.1f} s  min bulk ESS {ess:7.0f}  r-hat max {rhat:.4f}  "
         f"ESS/s {ess / wall:7.1f}",
         flush=True,
     )
     return ess / wall
+
+
+def _million(rng, n_segments: int = 1):
+    """1M customers on a weekly grid (T 1..52 weeks), r varying by segment."""
+    from models.ltv import simulate_bgnbd
+
+    n = 1_000_000
+    seg = rng.integers(0, n_segments, n)
+    r = 0.25 * np.exp(np.linspace(-0.5, 0.5, n_segments))[seg] if n_segments > 1 else 0.25
+    T = rng.integers(1, 53, n).astype(float)
+    x, tx = simulate_bgnbd(rng, r, 4.0, 0.8, 2.5, T)
+    df = pd.DataFrame({"frequency": x, "recency": np.floor(tx), "T": T})
+    if n_segments > 1:
+        df["segment"] = np.char.add("s", seg.astype(str))
+    return df
 
 
 def main(skip_reference: bool = False):
@@ -71,35 +93,32 @@ def main(skip_reference: bool = False):
     df = load_cdnow_summary(index_col=[0])
     x, tx, T = (df[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     print(f"CDNOW: {len(df)} customers, {compress_rfm(x, tx, T).n_unique} unique (x, t_x, T)")
-    ours = _line("ours (compressed, log-scale, dense)", *_ours(x, tx, T))
-    if skip_reference:
-        return _big()
-    try:
-        ref = _line("pymc-marketing BetaGeoModel (dflt)", *_reference(df))
-        print(f"ESS/s ratio ours / pymc-marketing: {ours / ref:.2f}x (target >= 2x)")
-    except ImportError as exc:
-        print(f"pymc-marketing not installed ({exc}); reference skipped")
-    _big()
-
-
-def _big():
-    from models.ltv import compress_rfm, simulate_bgnbd
-
+    ours = _line("ours (compressed, log-scale, dense)", *_ours(df))
+    if not skip_reference:
+        try:
+            ref = _line("pymc-marketing BetaGeoModel (defaults)", *_reference(df))
+            print(f"ESS/s ratio ours / pymc-marketing: {ours / ref:.2f}x (target >= 2x)")
+        except ImportError as exc:
+            print(f"pymc-marketing not installed ({exc}); reference skipped")
     rng = np.random.default_rng(1)
-    n = 1_000_000
-    Tb = rng.integers(1, 53, n).astype(float)  # weeks since first purchase, weekly cohorts
-    xb, txb = simulate_bgnbd(rng, 0.25, 4.0, 0.8, 2.5, Tb)
-    txb = np.floor(txb)  # weekly periods, as lifetimes' freq='W' summaries
-    t0 = time.perf_counter()
-    comp = compress_rfm(xb, txb, Tb)
-    print(
-        f"1M customers: {comp.n_unique} unique rows (compressed in "
-        f"{time.perf_counter() - t0:.1f} s)"
-    )
+    pooled = _million(rng)
+    comp = compress_rfm(pooled["frequency"], pooled["recency"], pooled["T"])
+    print(f"1M customers: {comp.n_unique} unique rows")
     # 4 x 500 draws: CDNOW shows ~6 bulk ESS per draw, so ESS >= 400 with a wide margin
-    wall, ess, rhat = _ours(xb, txb, Tb, draws=500, tune=500)
-    _line("ours, 1M customers (4 x 500)", wall, ess, rhat)
-    print(f"1M fit {'under' if wall < 90 else 'OVER'} the 90 s target")
+    wall, ess, rhat, _ = _ours(pooled, draws=500, tune=500)
+    pooled_rate = _line("ours, 1M customers pooled (4 x 500)", wall, ess, rhat)
+    print(f"1M pooled fit {'under' if wall < 90 else 'OVER'} the 90 s target")
+    seg = _million(np.random.default_rng(2), n_segments=10)
+    codes = seg["segment"].astype("category").cat.codes.to_numpy()
+    comp = compress_rfm(seg["frequency"], seg["recency"], seg["T"], codes)
+    print(f"1M customers in 10 segments: {comp.n_unique} unique (segment, x, t_x, T) rows")
+    wall, ess, rhat, model = _ours(seg, draws=500, tune=500, segment="segment")
+    rate = _line("ours, 1M in 10 segments, partial pooling", wall, ess, rhat)
+    print(
+        f"hierarchical fit {'under' if wall < 120 else 'OVER'} the 120 s target; "
+        f"ESS/s vs pooled: {rate / pooled_rate:.2f}x; divergences "
+        f"{model.diagnostics_.divergences}"
+    )
 
 
 if __name__ == "__main__":
