@@ -255,7 +255,12 @@ def read_table(
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=list(read_columns) if read_columns else None)
         elif suffix in (".csv", ".txt", ".gz"):
-            df = pd.read_csv(path, usecols=list(read_columns) if read_columns else None)
+            # round_trip: a number written by to_csv reads back as the same float
+            df = pd.read_csv(
+                path,
+                usecols=list(read_columns) if read_columns else None,
+                float_precision="round_trip",
+            )
         else:
             raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
     except InputError:

@@ -7,6 +7,7 @@ import pytest
 
 from bayes import demo as demo_mod
 from bayes.cli import main
+from tests.contract import assert_posterior_on_contract
 from tests.test_report import assert_page_for_people
 
 
@@ -29,6 +30,10 @@ def test_demo_quick_writes_a_complete_report(tmp_path, capsys, monkeypatch):
     assert summary.count("<li>") == len(demo_mod.DEMO_SECTIONS) and "missing" not in summary
     nc = sorted(p.name for p in (out / "posteriors").glob("*.nc"))
     assert len(nc) >= 3, nc
+    # issue 17: every posterior the demo writes follows the one schema and reopens as its
+    # model with bayes.load, predicting without refitting
+    domains = {assert_posterior_on_contract(out / "posteriors" / name).domain for name in nc}
+    assert {"video", "signup", "ltv"} <= domains, domains
     assert not (tmp_path / "report.partial").exists()
     import arviz as az
 

@@ -409,9 +409,13 @@ def test_load_inputs_through_an_engine_equals_pyarrow(inputs):
         pd.testing.assert_frame_equal(ref.events, load_inputs(*p.values()).events)
 
 
-def test_duckdb_leaves_no_temporary_folder(inputs, monkeypatch):
-    tmp = Path(tempfile.gettempdir())
+def test_duckdb_leaves_no_temporary_folder(inputs, monkeypatch, tmp_path):
+    # a private temp root: other processes' DuckDB runs cannot show up in it
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     before = set(tmp.glob("bayes-duckdb-*"))
+    assert before == set()
     p = inputs["parquet"]
     count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
     with pytest.raises(InputError):
@@ -419,7 +423,7 @@ def test_duckdb_leaves_no_temporary_folder(inputs, monkeypatch):
     monkeypatch.setenv("BAYES_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(InputError, match="cannot configure DuckDB"):
         count_signups(p["events"], p["campaigns"], engine="duckdb")
-    assert set(tmp.glob("bayes-duckdb-*")) == before
+    assert list(tmp.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- generators

@@ -198,12 +198,14 @@ def rfm_summary(
         from bayes.growth.ltv import rfm_summary as reference
 
         tx = load_transactions(transactions)
-        return reference(
+        summary, holdout = reference(
             tx,
             observation_end=observation_end,
             calibration_end=calibration_end,
             holdout_end=holdout_end,
         )
+        # the engines' RFM has lifetimes' four columns; the LTV fit's spend count stays there
+        return summary.drop(columns=["spend_frequency"], errors="ignore"), holdout
     d = DIALECTS[spec.name]
     src = source_of(transactions, what="transactions")
     with connect(spec) as db:

@@ -215,11 +215,11 @@ def rfm_summary(
     src = tx.attrs.get("source", "<transactions>")
     if calibration_end is None:
         end = pd.Timestamp(observation_end) if observation_end is not None else tx["date"].max()
-        if not (tx["date"] <= end).any():
+        # lifetimes counts in whole days: an order later on the end day is inside the period
+        inside = tx["date"].dt.floor("D") <= end.floor("D")
+        if not inside.any():
             raise InputError(f"no transactions on or before {end.date()}", source=src)
-        s = summary_data_from_transaction_data(
-            tx[tx["date"] <= end], observation_period_end=end, **kw
-        )
+        s = summary_data_from_transaction_data(tx[inside], observation_period_end=end, **kw)
         holdout = None
     else:
         end = pd.Timestamp(calibration_end)
