@@ -29,6 +29,7 @@ from bayes.engines.backends import connect, source_of
 from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
+from bayes.ltv.data import pick_column
 
 __all__ = ["retention_matrix", "rfm_summary"]
 
@@ -40,18 +41,6 @@ _DATE_NAMES = ("date", "order_ts", "datetime", "timestamp")
 _AMOUNT_NAMES = ("amount", "monetary_value", "value")
 
 _MISSING = "missing values (NaN/empty) are not allowed"
-
-
-def _pick(columns, names, what, label, required=True):
-    for n in names:
-        if n in columns:
-            return n
-    if required:
-        raise InputError(
-            f"no {what} column: expected one of {list(names)}; found {list(columns)}",
-            source=label,
-        )
-    return None
 
 
 def _floor_div(expr: str, unit_us: int) -> str:
@@ -211,9 +200,9 @@ def rfm_summary(
     with connect(spec) as db:
         columns = db.view(_TX, src)
         cols = {
-            "id": _pick(columns, _ID_NAMES, "customer id", src.label),
-            "date": _pick(columns, _DATE_NAMES, "date", src.label),
-            "amount": _pick(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
+            "id": pick_column(columns, _ID_NAMES, "customer id", src.label),
+            "date": pick_column(columns, _DATE_NAMES, "date", src.label),
+            "amount": pick_column(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
         }
         table = Table(src, _TX, _tx_select(cols))
         stats = validate(db, d, table, _tx_checks(cols), extra=", max(us) AS last_us")

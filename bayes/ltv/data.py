@@ -60,7 +60,9 @@ class MonetaryPolicyWarning(UserWarning):
     """The monetary policy changed or set aside some rows (the message says how many)."""
 
 
-def _pick(columns, names, what, source, required=True):
+def pick_column(columns, names, what, source, required=True):
+    """The first of ``names`` found in ``columns``; a missing required column is an
+    :class:`~bayes.io.InputError` listing the names expected and the columns found."""
     for n in names:
         if n in columns:
             return n
@@ -83,9 +85,9 @@ def load_transactions(path_or_frame, *, source: str | None = None) -> pd.DataFra
         df, src = path_or_frame, source or "<transactions>"
     else:
         df, src = read_table(path_or_frame), str(path_or_frame)
-    idc = _pick(df.columns, ID_NAMES, "customer id", src)
-    dc = _pick(df.columns, _DATE_NAMES, "date", src)
-    ac = _pick(df.columns, _AMOUNT_NAMES, "amount", src, required=False)
+    idc = pick_column(df.columns, ID_NAMES, "customer id", src)
+    dc = pick_column(df.columns, _DATE_NAMES, "date", src)
+    ac = pick_column(df.columns, _AMOUNT_NAMES, "amount", src, required=False)
     cols = [Column(idc, "str"), Column(dc, "datetime")]
     if ac:
         cols.append(Column(ac, "float"))
@@ -329,7 +331,7 @@ def read_rfm(path, *, segment: str | None = None) -> pd.DataFrame:
     and validate it; rows are named by their line number in the file."""
     df = read_table(path)
     src = str(path)
-    idc = _pick(df.columns, ID_NAMES, "customer id", src)
+    idc = pick_column(df.columns, ID_NAMES, "customer id", src)
     if segment is not None and segment not in df.columns:
         raise InputError(f"no segment column {segment!r}; found {list(df.columns)}", source=src)
     ids = df[idc].astype(str)
@@ -365,7 +367,7 @@ def load_segments(path_or_frame, segment: str, *, source: str | None = None) -> 
         df, src = path_or_frame, source or "<customers>"
     else:
         df, src = read_table(path_or_frame), str(path_or_frame)
-    idc = _pick(df.columns, ID_NAMES, "customer id", src)
+    idc = pick_column(df.columns, ID_NAMES, "customer id", src)
     if segment not in df.columns:
         raise InputError(f"no segment column {segment!r}; found {list(df.columns)}", source=src)
     out = validate_frame(
