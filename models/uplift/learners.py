@@ -75,34 +75,29 @@ def _limited(method):
     return wrapper
 
 
+#: the gradient-boosted trees' conservative settings, shared by the outcome and effect models
+_GBM_SETTINGS = dict(
+    max_iter=150,
+    learning_rate=0.05,
+    max_leaf_nodes=15,
+    min_samples_leaf=40,
+    l2_regularization=1.0,
+    early_stopping=False,
+)
+
+
 def default_classifier(random_state: int | None = 0):
     """Gradient-boosted trees with conservative settings (the outcome model by default)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.05,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=random_state,
-    )
+    return HistGradientBoostingClassifier(**_GBM_SETTINGS, random_state=random_state)
 
 
 def default_regressor(random_state: int | None = 0):
     """Gradient-boosted regression trees (the effect model of the X-learner by default)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(
-        max_iter=150,
-        learning_rate=0.05,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=random_state,
-    )
+    return HistGradientBoostingRegressor(**_GBM_SETTINGS, random_state=random_state)
 
 
 def _bayesian_ridge():
