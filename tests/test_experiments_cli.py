@@ -8,6 +8,9 @@ import bayes
 from bayes.cli import main
 from models.experiments.power import power_proportions
 
+#: the generated experiment every test reads (20,000 users, 12 past experiments, seed 3)
+GENERATE = ["experiment", "generate", "--users", "20000", "--seed", "3", "--past-experiments", "12"]
+
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
@@ -15,14 +18,7 @@ def generated(tmp_path_factory):
     assert (
         main(
             [
-                "experiment",
-                "generate",
-                "--users",
-                "20000",
-                "--seed",
-                "3",
-                "--past-experiments",
-                "12",
+                *GENERATE,
                 "--out",
                 str(out),
             ]
@@ -43,14 +39,7 @@ def test_generate_writes_a_unit_and_is_reproducible(generated, tmp_path, capsys)
     assert (
         main(
             [
-                "experiment",
-                "generate",
-                "--users",
-                "20000",
-                "--seed",
-                "3",
-                "--past-experiments",
-                "12",
+                *GENERATE,
                 "--out",
                 str(again),
                 "--json",
