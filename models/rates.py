@@ -57,6 +57,7 @@ __all__ = [
     "check_counts",
     "choose_centering",
     "compress_rows",
+    "count_form_logp",
     "loglik",
     "posterior_beta",
     "posterior_moment",
@@ -276,6 +277,84 @@ def any_success_logp(y, n, a, b):
     return pt.switch(pt.eq(y, 0), log_p0, pt.log1mexp(log_p0))
 
 
+#: the count form of the likelihood (:func:`count_form_logp`) is used when it needs at most this
+#: many log terms per compressed row (else the gamma-function form, one row at a time)
+COUNT_FORM_TERMS_PER_ROW = 8
+#: and at most this many terms in all (the count statistics are dense over ``j < max n``)
+COUNT_FORM_MAX_TERMS = 2_000_000
+
+
+def _tail_counts(g, v, w, n_groups: int) -> np.ndarray:
+    """``T[g, j] = sum_r w_r [g_r = g, v_r > j]`` for ``j < max v`` (dense, groups x max v)."""
+    vmax = int(v.max()) if len(v) else 0
+    h = np.zeros((n_groups, vmax + 1))
+    np.add.at(h, (g, v.astype(np.int64)), w)
+    return np.cumsum(h[:, ::-1], axis=1)[:, ::-1][:, 1:]
+
+
+def _count_form_size(g, k, n, likelihood: str) -> int:
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    width = int(n.max()) if len(n) else 0
+    return n_groups * width * (3 if likelihood == "binomial" else 1)
+
+
+def count_form_logp(group_index, successes, trials, weight, a, b, likelihood: str = "binomial"):
+    """``sum_r weight_r * logp(k_r | n_r, a_g, b_g)`` from count statistics (pytensor), equal to
+    the row-by-row sum of :func:`betabinom_logp` / :func:`any_success_logp` (constant included).
+
+    For integer counts the Beta functions are finite products:
+    ``B(k + a, n - k + b) / B(a, b) = prod_{j<k} (a + j) prod_{j<n-k} (b + j) /
+    prod_{j<n} (a + b + j)``, so the weighted sum over rows depends on the data only through
+    ``A_gj = sum_r w_r [k_r > j]``, ``B_gj = sum_r w_r [n_r - k_r > j]`` and
+    ``N_gj = sum_r w_r [n_r > j]`` per group:
+    ``sum_j A_gj log(a_g + j) + B_gj log(b_g + j) - N_gj log(a_g + b_g + j)``. Its gradient
+    needs reciprocals instead of digammas, and there are ``groups x max n`` terms instead of
+    rows x 6 special functions: on the 1M signup pairs (1,415 rows) the gradient takes 0.17 ms
+    instead of 0.59 ms (x3.4, ``tests/benchmarks/bench_signup.py``). For ``"any"``, ``log P(Y = 0 | n) = sum_{j<n} log((b + j) /
+    (a + b + j))`` (a cumulative sum over ``j``) and the ``Y = 1`` rows take
+    ``log1mexp`` of it row by row. ``weight`` is a NumPy array (the counts are built here)."""
+    import pytensor.tensor as pt
+
+    g = np.asarray(group_index, np.int64)
+    k = np.asarray(successes, np.int64)
+    n = np.asarray(trials, np.int64)
+    w = np.asarray(weight, float)
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    if likelihood == "binomial":
+        const = float(
+            np.sum(
+                w * (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1))
+            )
+        )
+        total = pt.as_tensor_variable(const)
+        for counts, shape in (
+            (_tail_counts(g, k, w, n_groups), a),
+            (_tail_counts(g, n - k, w, n_groups), b),
+            (-_tail_counts(g, n, w, n_groups), a + b),
+        ):
+            gi, j = np.nonzero(counts)
+            if len(gi):
+                total = total + pt.sum(counts[gi, j] * pt.log(shape[gi] + j))
+        return total
+    width = int(n.max()) if len(n) else 0
+    ab = a + b
+    j = np.arange(width, dtype=float)
+    d = pt.log(b[:n_groups, None] + j) - pt.log(ab[:n_groups, None] + j)  # log P(Y=0) steps
+    total = pt.as_tensor_variable(0.0)
+    zero, one = k == 0, k == 1
+    z = _tail_counts(g[zero], n[zero], w[zero], n_groups)
+    gi, jj = np.nonzero(z)
+    if len(gi):  # flat indices: one-dimensional gathers are the cheap ones
+        total = total + pt.sum(z[gi, jj] * d.ravel()[gi * width + jj])
+    if np.any(one & (n == 0)):
+        raise ValueError("a unit with a success in 0 trials is impossible")
+    if np.any(one):
+        cum = pt.cumsum(d, axis=1).ravel()  # cum[g, n - 1] = log P(Y = 0 | n)
+        log_p0 = cum[g[one] * width + n[one] - 1]
+        total = total + pt.sum(w[one] * pt.log1mexp(log_p0))
+    return total
+
+
 def add_rates_likelihood(
     name: str,
     group_index,
@@ -287,16 +366,27 @@ def add_rates_likelihood(
     likelihood: str = "binomial",
 ):
     """Add ``sum_r weight_r * logp(k_r | n_r, a_g, b_g)`` over compressed rows as the
-    ``pm.Potential`` ``name`` of the current model (``weight`` may be ``pm.Data``)."""
+    ``pm.Potential`` ``name`` of the current model (``weight`` may be ``pm.Data``).
+
+    With NumPy weights and counts small enough (:data:`COUNT_FORM_TERMS_PER_ROW`,
+    :data:`COUNT_FORM_MAX_TERMS`) the sum is built from count statistics
+    (:func:`count_form_logp`, the same value, several times cheaper to differentiate);
+    otherwise row by row."""
     import pymc as pm
 
     check_likelihood(likelihood)
     g = np.asarray(group_index, np.int64)
-    a = (mu * kappa)[g]
-    b = ((1 - mu) * kappa)[g]
+    a = mu * kappa
+    b = (1 - mu) * kappa
     k = np.asarray(successes, float)
     n = np.asarray(trials, float)
-    logp = any_success_logp(k, n, a, b) if likelihood == "any" else betabinom_logp(k, n, a, b)
+    size = _count_form_size(g, k, n, likelihood)
+    if isinstance(weight, np.ndarray) and size <= min(
+        COUNT_FORM_MAX_TERMS, COUNT_FORM_TERMS_PER_ROW * max(len(g), 1)
+    ):
+        return pm.Potential(name, count_form_logp(g, k, n, weight, a, b, likelihood))
+    ag, bg = a[g], b[g]
+    logp = any_success_logp(k, n, ag, bg) if likelihood == "any" else betabinom_logp(k, n, ag, bg)
     return pm.Potential(name, (weight * logp).sum())
 
 

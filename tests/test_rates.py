@@ -15,6 +15,8 @@ from models.rates import (
     CountsError,
     HierarchicalBetaBinomial,
     check_counts,
+    count_form_logp,
+    loglik,
     posterior_moment,
     posterior_quantiles,
     sample_posterior,
@@ -117,6 +119,34 @@ def test_mixture_quantiles_solve_the_mixture_cdf(rng):
             emp = (x[None] <= q[:, None, :]).mean(1)
             se = np.sqrt(np.outer(probs, 1 - np.array(probs)).diagonal()[:, None] / x.shape[0])
             assert np.all(np.abs(emp - np.array(probs)[:, None]) < 5 * se + 1e-12)
+
+
+@pytest.mark.parametrize("likelihood", ["binomial", "any"])
+def test_count_form_equals_the_row_sum_and_its_gradient(rng, likelihood):
+    """The count-statistics likelihood NUTS uses equals SciPy's beta-binomial (and the Beta
+    moment for "any") summed row by row with weights, and so does its gradient (checked by
+    central differences), for groups with and without rows."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    g = rng.integers(0, 4, 200)  # group 4 of 5 has no rows
+    n = rng.integers(0, 30, 200)
+    k = rng.binomial(n, 0.3) if likelihood == "binomial" else (rng.random(200) < 0.6) * (n > 0)
+    w = rng.integers(1, 50, 200).astype(float)
+    ab = pt.dvector("ab")
+    a, b = ab[:5], ab[5:]
+    f = pytensor.function([ab], [count_form_logp(g, k, n, w, a, b, likelihood)])
+    x = np.r_[rng.uniform(0.2, 5, 5), rng.uniform(0.5, 20, 5)]
+    want = np.sum(w * loglik(k, n, x[:5][g], x[5:][g], likelihood))
+    if likelihood == "binomial":
+        np.testing.assert_allclose(
+            want, np.sum(w * stats.betabinom.logpmf(k, n, x[:5][g], x[5:][g])), rtol=1e-12
+        )
+    np.testing.assert_allclose(f(x)[0], want, rtol=1e-12)
+    grad = pytensor.function([ab], pytensor.grad(count_form_logp(g, k, n, w, a, b, likelihood), ab))
+    h = 1e-6
+    fd = np.array([(f(x + h * e)[0] - f(x - h * e)[0]) / (2 * h) for e in np.eye(10)])
+    np.testing.assert_allclose(grad(x), fd, rtol=1e-5, atol=1e-5)
 
 
 def test_empirical_bayes_is_the_special_case(rng):
