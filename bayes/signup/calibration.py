@@ -104,7 +104,11 @@ def sbc_ranks(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prior = pm.sample_prior_predictive(
-            draws=reps, model=model, var_names=[*TOPIC_PARAMS, *_HYPER_VARS], random_seed=seed
+            draws=reps,
+            model=model,
+            var_names=[*TOPIC_PARAMS, *_HYPER_VARS],
+            random_seed=seed,
+            compile_kwargs={"mode": "FAST_COMPILE"},
         ).prior
         step = pm.NUTS(model=model, target_accept=target_accept)
     truth = {k: prior[k].to_numpy()[0] for k in (*TOPIC_PARAMS, *_HYPER_VARS)}
