@@ -643,20 +643,47 @@ def _all_runs(uri: str, *, limit: int = 5000):
     return client, list(runs)
 
 
-#: metrics shown by ``bayes runs list`` when a run has them (first three found)
+#: metrics shown by ``bayes runs list`` when a run has them (the first three patterns that
+#: match; ``fnmatch`` patterns over the dotted names, shown without the prefixes of
+#: :data:`_KEY_PREFIXES`)
 KEY_METRICS = (
     "summary.ok",
     "ok",
-    "summary.p_standalone_better",
-    "p_standalone_better",
-    "difference.p_standalone_better",
+    "*p_standalone_better",
     "summary.expected_signups",
     "expected_signups",
-    "summary.r_hat_max",
-    "r_hat_max",
-    "summary.diagnostics.r_hat_max",
-    "diagnostics.r_hat_max",
+    "bayes.*.chance_to_win",  # experiment analyze: per metric
+    "bayes.*.expected_loss_treatment",
+    "users_control",  # experiment power
+    "mde*",
+    "metrics.metrics.qini_coefficient.value",  # uplift fit
+    "metrics.metrics.auuc.value",
+    "targeting.p_targeting_beats_not_targeting",  # uplift target
+    "targeting.best_fraction.value",
+    "*r_hat_max",
 )
+_KEY_PREFIXES = ("summary.", "difference.", "metrics.metrics.", "targeting.", "bayes.")
+
+
+def key_metrics(metrics: dict[str, float], limit: int = 3) -> dict[str, float]:
+    """Up to ``limit`` headline numbers of a run's metrics, by :data:`KEY_METRICS` (in its
+    order; the first name matching each pattern), named without the common prefixes."""
+    from fnmatch import fnmatchcase
+
+    out: dict[str, float] = {}
+    for pattern in KEY_METRICS:
+        if len(out) >= limit:
+            break
+        name = next((k for k in sorted(metrics) if fnmatchcase(k, pattern)), None)
+        if name is None:
+            continue
+        short = name
+        for prefix in _KEY_PREFIXES:
+            short = short.removeprefix(prefix)
+        short = short.removesuffix(".value")
+        if short not in out:
+            out[short] = metrics[name]
+    return out
 
 
 def list_runs(uri: str, *, command: str | None = None, limit: int = 50):
@@ -671,10 +698,7 @@ def list_runs(uri: str, *, command: str | None = None, limit: int = 50):
         if command and not cmd.startswith(command):
             continue
         end = r.info.end_time
-        key = {}
-        for name in KEY_METRICS:
-            if name in r.data.metrics and len(key) < 3:
-                key[name.split(".")[-1]] = r.data.metrics[name]
+        key = key_metrics(r.data.metrics)
         rows.append(
             {
                 "run": r.info.run_id[:8],

@@ -267,3 +267,22 @@ def test_a_store_that_cannot_be_written_never_fails_the_command(tracked, monkeyp
     tracking.note_folder(tracked)
     tracking.log_metrics({"x": 1})
     assert tracking.current() is None
+
+
+def test_key_metrics_pick_headlines_in_order_and_shorten_their_names():
+    m = {
+        "summary.by_topic.A.expected_signups": 2.5,
+        "summary.expected_signups": 9.0,
+        "bayes.revenue.chance_to_win": 0.86,
+        "bayes.converted.chance_to_win": 0.4,
+        "metrics.metrics.qini_coefficient.value": 0.02,
+        "summary.diagnostics.r_hat_max": 1.004,
+    }
+    got = tracking.key_metrics(m)
+    assert got == {
+        "expected_signups": 9.0,
+        "converted.chance_to_win": 0.4,  # the first metric by name
+        "qini_coefficient": 0.02,
+    }
+    assert tracking.key_metrics(m, limit=1) == {"expected_signups": 9.0}
+    assert tracking.key_metrics({"x": 1.0}) == {}

@@ -66,6 +66,12 @@ def test_experiment_commands_record_runs(store, capsys):
     assert p["readout.model_class"] == "models.experiments.readout:NormalReadout"
     assert p["readout.data_hash"] and "relative_lift" in p["priors"]
 
+    # `bayes runs list` shows the readout's chance to win among the key metrics
+    from bayes.tracking import list_runs
+
+    row = list_runs(uri, command="experiment analyze").iloc[0]
+    assert "revenue.chance_to_win " in row["key metrics"], row["key metrics"]
+
     run, arts = _run_of(uri, "experiment power")
     assert run.data.metrics["users_control"] == power["users_control"] == 3841
     assert arts == ["stdout.txt"]
@@ -103,6 +109,12 @@ def test_uplift_commands_record_runs(store, capsys):
     assert m["targeting.best_fraction.value"] == pytest.approx(summary["best_fraction"]["value"])
     assert run.data.params["arg.promo_cost"] == "1.5"
     assert {"net_revenue.csv", "targeting.json", "net_revenue.png"} <= set(arts)
+    # `bayes runs list` shows each command's headline numbers
+    from bayes.tracking import list_runs
+
+    runs = list_runs(uri).set_index("command")["key metrics"]
+    assert runs["uplift fit"].startswith("qini_coefficient "), runs["uplift fit"]
+    assert runs["uplift target"].startswith("p_targeting_beats_not_targeting "), runs
 
 
 def test_list_items_are_named_by_metric_then_by_all_their_labels():
