@@ -52,12 +52,35 @@ def test_headline_states_fraction_interval_and_probability(monkeypatch, tmp_path
         "bayes.ltv.workflow.fit_ltv", _small_fit_ltv
     )  # a few draws here; the slow test above samples in earnest
     sec = report.demo_section(DemoContext(outdir=tmp_path, quick=True))
-    assert re.fullmatch(
-        r"Target the top \d+% \[\d+%, \d+%\] of customers by DR uplift: 12-month net margin "
-        r"[+-][\d,]+ \[[+-][\d,]+, [+-][\d,]+\] on [\d,]+ customers, P\(targeting beats not "
-        r"targeting\) [01]\.\d\d",
-        sec.headline,
-    ), sec.headline
+    margin = (
+        r"12-month net margin [+-][\d,]+ \[[+-][\d,]+, [+-][\d,]+\] on [\d,]+ customers, "
+        r"P\(targeting beats not targeting\) [01]\.\d\d"
+    )
+    pinned = r"Target the top \d+% \[\d+%, \d+%\] of customers by DR uplift: " + margin
+    loose = (
+        r"The data do not pin down how many customers to target: the best fraction by DR uplift "
+        r"is anywhere in \[\d+%, \d+%\] \(90%\); at its most likely value, the top \d+%: "
+        + margin
+    )
+    assert re.fullmatch(pinned, sec.headline) or re.fullmatch(loose, sec.headline), sec.headline
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "start"),
+    [(0.2, 0.4, "Target the top 30% [20%, 40%] of customers"), (0.01, 0.99, "The data do not")],
+)
+def test_headline_says_when_the_data_do_not_pin_the_fraction(lo, hi, start):
+    from bayes.uplift.report import targeting_headline
+
+    summary = {
+        "best_fraction": {"value": 0.3, "lower_90": lo, "upper_90": hi},
+        "net_revenue_at_best": {"mean": 1200.0, "lower_90": -50.0, "upper_90": 2400.0},
+        "users": 5000,
+        "p_targeting_beats_not_targeting": 0.91,
+    }
+    text = targeting_headline(summary)
+    assert text.startswith(start), text
+    assert "+1,200 [-50, +2,400] on 5,000 customers" in text and text.endswith("0.91")
 
 
 def _small_fit_ltv(rfm, **kw):

@@ -174,10 +174,30 @@ def demo_section(ctx) -> Section:
         {"ltv": by_ltv.summary, "margin": by_margin.summary},
         ctx.tables / "uplift_targeting.json",
     )
-    sec.headline = (
-        f"Target the top {b['value']:.0%} [{b['lower_90']:.0%}, {b['upper_90']:.0%}] of "
-        f"customers by DR uplift: 12-month net margin {nr['mean']:+,.0f} "
-        f"[{nr['lower_90']:+,.0f}, {nr['upper_90']:+,.0f}] on {s['users']:,} customers, "
-        f"P(targeting beats not targeting) {s['p_targeting_beats_not_targeting']:.2f}"
-    )
+    sec.headline = targeting_headline(s)
     return sec
+
+
+#: a 90% interval of the best fraction wider than this says the data do not pin it down
+UNDETERMINED_WIDTH = 0.5
+
+
+def targeting_headline(summary: dict) -> str:
+    """The report's one sentence on targeting: the best fraction with its 90% interval, the
+    net margin there and the chance that targeting beats not targeting — and, when the
+    interval spans more than :data:`UNDETERMINED_WIDTH` of the customers, that the data do
+    not say how many to target (rather than a confident-sounding "top 1%")."""
+    b, nr = summary["best_fraction"], summary["net_revenue_at_best"]
+    interval = f"[{b['lower_90']:.0%}, {b['upper_90']:.0%}]"
+    margin = (
+        f"12-month net margin {nr['mean']:+,.0f} [{nr['lower_90']:+,.0f}, "
+        f"{nr['upper_90']:+,.0f}] on {summary['users']:,} customers, "
+        f"P(targeting beats not targeting) {summary['p_targeting_beats_not_targeting']:.2f}"
+    )
+    if b["upper_90"] - b["lower_90"] > UNDETERMINED_WIDTH:
+        return (
+            f"The data do not pin down how many customers to target: the best fraction by DR "
+            f"uplift is anywhere in {interval} (90%); at its most likely value, the top "
+            f"{b['value']:.0%}: {margin}"
+        )
+    return f"Target the top {b['value']:.0%} {interval} of customers by DR uplift: {margin}"
