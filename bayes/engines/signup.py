@@ -10,18 +10,22 @@ engine, straight from the files: the events are never loaded into Python, only t
 2. ``campaign_id -> topic`` from the campaigns table (its ``topic`` column, else parsed from
    subject/name by :func:`~bayes.signup.counting.campaign_topics` — the campaigns table is small,
    so it is read once into Python and the map is joined in as a table);
-3. one event per ``(email, topic, event_type, msg_id)``, at its earliest copy;
+3. one event per ``(email, topic, event_type, msg_id)``, at its earliest copy (one row per
+   message ``(email, topic, msg_id)`` holding the set of its event types);
 4. per ``(email, topic)``: sends, clicks, a signup event, an unsubscribe/complaint, the last
    open; full outer join with the distinct ``(email, topic)`` of the signups table;
 5. rows sorted by e-mail, then topic (campaigns-table order).
 
-Inputs are validated first, with the pandas loader's messages: the file, the column and the
-rows (CSV line numbers, or row + 2 in Parquet, as :func:`bayes.io.row_numbers`) — on Spark,
-which has no row order, the number of rows and example values instead.
+The events are scanned once: the counting query also flags the rows the validation refuses,
+and only when one is flagged do the checks run, with the pandas loader's messages: the file,
+the column and the rows (CSV line numbers, or row + 2 in Parquet, as
+:func:`bayes.io.row_numbers`) — on Spark, which has no row order, the number of rows and
+example values instead.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -51,9 +55,10 @@ _SIGNUP_COLUMNS = ("email", "campaign_id", "signup_ts")
 # ----------------------------------------------------------------------------- SQL
 
 
-def _events_select(d: Dialect, table: str, extra: str = "") -> str:
+def _events_select(d: Dialect, table: str, extra: str = "", *, ts_text: bool = True) -> str:
     """The events as the checks see them: problem flags, the event type's code
-    (:data:`~bayes.signup.counting.EVENT_TYPES` order; NULL if unknown), UTC µs, topic."""
+    (:data:`~bayes.signup.counting.EVENT_TYPES` order; NULL if unknown), UTC µs, topic.
+    ``ts_text``: ``event_ts`` is a string column (else a typed timestamp)."""
     return f"""
     SELECT
       src.msg_id IS NULL AS msg_id_missing,
@@ -62,14 +67,14 @@ def _events_select(d: Dialect, table: str, extra: str = "") -> str:
       CAST(src.event_type AS STRING) AS event_type_raw,
       {d.blank("src.event_type")} AS type_blank,
       src.event_ts IS NULL AS ts_missing,
-      {d.utc_micros("src.event_ts")} AS ts,
+      {d.utc_micros("src.event_ts", text=ts_text)} AS ts,
       CAST(src.campaign_id AS STRING) AS campaign_id,
       {d.blank("src.campaign_id")} AS campaign_blank,
       t.topic_idx{extra}
     FROM {table} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id"""
 
 
-def _signups_select(d: Dialect, table: str, extra: str = "") -> str:
+def _signups_select(d: Dialect, table: str, extra: str = "", *, ts_text: bool = True) -> str:
     """The signups table with normalised columns, joined to the topic of its campaign."""
     return f"""
     SELECT
@@ -77,7 +82,7 @@ def _signups_select(d: Dialect, table: str, extra: str = "") -> str:
       {d.normalized("src.email")} AS email,
       CAST(src.campaign_id AS STRING) AS campaign_id,
       src.signup_ts IS NULL AS ts_missing,
-      {d.utc_micros("src.signup_ts")} AS ts,
+      {d.utc_micros("src.signup_ts", text=ts_text)} AS ts,
       t.topic_idx{extra}
     FROM {table} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id"""
 
@@ -128,35 +133,60 @@ _SIGNUP_CHECKS = (
 )
 
 
-def _pairs_sql(d: Dialect) -> str:
-    """The pair table (see the module docstring, steps 3-5). Event types are coded in
-    :data:`~bayes.signup.counting.EVENT_TYPES` order (0 send, 1 open, 2 click, 3 signup,
-    4 unsubscribe, 5 complaint); only opens need their time parsed here (the checks parsed
-    every row)."""
+#: each event type as one bit (its position in EVENT_TYPES): a message's types are one integer
+_BIT = {t: 1 << i for i, t in enumerate(EVENT_TYPES)}
+
+
+def _pairs_sql(d: Dialect, *, ts_text: bool = True, signups_ts_text: bool = True) -> str:
+    """The pair table (see the module docstring, steps 3-5) **and** the validation of the
+    events, in one scan of the events.
+
+    Per row only what cannot be avoided: the e-mail normalised (a fast path for the common
+    clean address), the campaign's topic (a join with the small topics table), the event
+    type's code, the UTC time (every row: the as-of time is the latest one, and an unparseable
+    time is an error). Then two hash aggregations on narrow keys: one row per message
+    ``(email, topic, msg_id)`` — ``msg_id`` in its own type, its event types as the bits of one
+    small integer (:data:`_BIT`), so that a send, its open and its click are one group, not
+    three — then one row per ``(email, topic)``.
+
+    The checks ride along: ``bad`` is true for a pair holding a row the validation would
+    refuse (missing ``msg_id``, unknown or blank event type or campaign, blank e-mail, missing
+    or unparseable time); the caller runs the full checks only then, to name the rows.
+    ``max_us`` (per pair, the latest event) gives the as-of time. The message rows are kept
+    narrow (~70 bytes: a one-byte set of types; at 100M events there are ~70M of them, the
+    memory that decides whether DuckDB spills)."""
+    bit = d.bit("et", len(EVENT_TYPES))
     return f"""
     WITH coded AS (
       SELECT {d.normalized("src.email")} AS email, t.topic_idx,
-        {d.code("src.event_type", EVENT_TYPES)} AS et,
-        CAST(src.msg_id AS STRING) AS msg_id, src.event_ts
-      FROM {_EVENTS} src JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id
+        {d.code("src.event_type", EVENT_TYPES)} AS et, src.msg_id,
+        {d.utc_micros("src.event_ts", text=ts_text)} AS ts
+      FROM {_EVENTS} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id
     ),
-    uniq AS (
-      SELECT email, topic_idx, et, msg_id,
-        min(CASE WHEN et = 1 THEN {d.utc_micros("event_ts")} END) AS ts
-      FROM coded GROUP BY email, topic_idx, et, msg_id
+    messages AS (
+      SELECT email, topic_idx, msg_id,
+        bit_or(CAST({bit} AS TINYINT)) AS types,
+        min(ts) FILTER (WHERE et = 1) AS open_us,
+        max(ts) AS max_us,
+        bool_or(et IS NULL OR ts IS NULL) AS bad
+      FROM coded GROUP BY email, topic_idx, msg_id
     ),
     from_events AS (
       SELECT email, topic_idx,
-        count(*) AS n_unique,
-        count(*) FILTER (WHERE et = 0) AS sends,
-        count(*) FILTER (WHERE et = 2) AS clicks,
-        bool_or(et = 3) AS signup_event,
-        bool_or(et >= 4) AS opted_out,
-        max(ts) AS last_open_us
-      FROM uniq GROUP BY email, topic_idx
+        count(*) FILTER (WHERE types & {_BIT["send"]} <> 0) AS sends,
+        count(*) FILTER (WHERE types & {_BIT["click"]} <> 0) AS clicks,
+        bool_or(types & {_BIT["signup"]} <> 0) AS signup_event,
+        bool_or(types & {_BIT["unsubscribe"] | _BIT["complaint"]} <> 0) AS opted_out,
+        max(open_us) AS last_open_us,
+        sum(bit_count(types)) AS n_unique,
+        max(max_us) AS max_us,
+        bool_or(bad OR msg_id IS NULL) OR email IS NULL OR email = '' OR topic_idx IS NULL
+          AS bad
+      FROM messages GROUP BY email, topic_idx
     ),
     from_table AS (
-      SELECT DISTINCT email, topic_idx FROM ({_signups_select(d, _SIGNUPS)}) s
+      SELECT DISTINCT email, topic_idx
+      FROM ({_signups_select(d, _SIGNUPS, ts_text=signups_ts_text)}) s
     )
     SELECT
       coalesce(e.email, s.email) AS email,
@@ -167,7 +197,9 @@ def _pairs_sql(d: Dialect) -> str:
       s.email IS NOT NULL AS signup_table,
       coalesce(e.opted_out, false) AS opted_out,
       e.last_open_us AS last_open_us,
-      coalesce(e.n_unique, 0) AS n_unique
+      coalesce(e.n_unique, 0) AS n_unique,
+      e.max_us AS max_us,
+      coalesce(e.bad, false) AS bad
     FROM from_events e FULL OUTER JOIN from_table s
       ON e.email = s.email AND e.topic_idx = s.topic_idx
     ORDER BY 1, 2"""
@@ -215,12 +247,19 @@ _NO_SIGNUPS = pd.DataFrame({c: pd.Series([], dtype=object) for c in _SIGNUP_COLU
 
 
 def _register(db, events, signups) -> tuple[Table, Table]:
-    """Register the events and signups as views (columns checked)."""
+    """Register the events and signups as views (columns checked); their SELECTs know whether
+    the time columns are strings or typed timestamps."""
     ev = source_of(events, what="events")
     require_columns(db.view(_EVENTS, ev), _EVENT_COLUMNS, ev.label)
     su = source_of(_NO_SIGNUPS if signups is None else signups, what="signups")
     require_columns(db.view(_SIGNUPS, su), _SIGNUP_COLUMNS, su.label)
-    return Table(ev, _EVENTS, _events_select), Table(su, _SIGNUPS, _signups_select)
+    events_select = functools.partial(_events_select, ts_text=_ts_text(db, _EVENTS, "event_ts"))
+    signups_select = functools.partial(_signups_select, ts_text=_ts_text(db, _SIGNUPS, "signup_ts"))
+    return Table(ev, _EVENTS, events_select), Table(su, _SIGNUPS, signups_select)
+
+
+def _ts_text(db, view: str, column: str) -> bool:
+    return column in db.text_columns[view]
 
 
 # ----------------------------------------------------------------------------- results
@@ -284,8 +323,15 @@ def count_signups(
     ``engine`` or the active one (:func:`bayes.engines.use_engine`), else DuckDB (pandas when
     every input is a DataFrame). Returns the same :class:`~bayes.signup.counting.SignupCounts`
     as :func:`~bayes.signup.counting.count_pairs` on every engine, with ``sources``, ``timings``
-    (``load``: reading and validation, ``count``: the pair table) and ``engine``.
+    (``load``: the campaigns read and the inputs registered; ``count``: the one scan of the
+    events that validates and counts them, and the pair table brought back) and ``engine``.
+
+    The events are read once: the counting query flags any row the checks would refuse, and
+    only then are the checks run (:data:`_EVENT_CHECKS`, the pandas loader's messages naming
+    the file, column and rows).
     """
+    import pyarrow.compute as pc
+
     in_memory = all(x is None or isinstance(x, pd.DataFrame) for x in (events, campaigns, signups))
     spec = resolve_engine(engine, in_memory=in_memory)
     if spec.name == "pandas":
@@ -296,25 +342,34 @@ def count_signups(
         camp = _read_campaigns(db, campaigns)
         _register_topics(db, camp)
         ev, su = _register(db, events, signups)
-        stats = validate(db, d, ev, _EVENT_CHECKS, extra=", max(ts) AS as_of_us")
-        if stats["n_rows"] == 0:
+        n_rows = db.arrow(f"SELECT count(*) AS n FROM {_EVENTS}").column("n")[0].as_py()
+        if n_rows == 0:
             raise InputError("the table is empty (no data rows)", source=ev.source.label)
-        validate(db, d, su, _SIGNUP_CHECKS)
         t1 = time.perf_counter()
-        table = db.arrow(_pairs_sql(d))
+        table = db.arrow(
+            _pairs_sql(
+                d,
+                ts_text=_ts_text(db, _EVENTS, "event_ts"),
+                signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
+            )
+        )
+        if pc.any(table.column("bad")).as_py():  # name the file, column, rows (as pandas)
+            validate(db, d, ev, _EVENT_CHECKS)
+            raise AssertionError("the counting query flagged rows that no check names")
+        validate(db, d, su, _SIGNUP_CHECKS)
+    as_of_us = pc.max(table.column("max_us")).as_py()
+    n_unique = int(pc.sum(table.column("n_unique")).as_py())
     pairs = _pairs_frame(table, camp.topics)
-    n_unique = int(table.column("n_unique").to_numpy().sum())
     del table
     t2 = time.perf_counter()
-    as_of = pd.Timestamp(int(stats["as_of_us"]) * 1000, tz="UTC")
     sources = {"events": ev.source.label, "campaigns": camp.label}
     if signups is not None:
         sources["signups"] = su.source.label
     return SignupCounts(
         pairs=pairs,
         topics=topic_priors(pairs, clamp=clamp),
-        as_of=as_of,
-        n_events=int(stats["n_rows"]),
+        as_of=pd.Timestamp(int(as_of_us) * 1000, tz="UTC"),
+        n_events=int(n_rows),
         n_unique_events=n_unique,
         sources=sources,
         timings={"load": t1 - t0, "count": t2 - t1},

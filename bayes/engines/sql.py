@@ -9,7 +9,9 @@ function differently the SQL holds a call to a :class:`Dialect` method instead:
 meaning                    DuckDB                               Spark SQL
 =========================  ===================================  ================================
 timestamp -> UTC µs        ``epoch_us(TRY_CAST(x AS             ``unix_micros(TRY_CAST(x AS
-(naive = UTC)              TIMESTAMPTZ))`` (session UTC)        TIMESTAMP))`` (session UTC)
+(naive = UTC)              TIMESTAMPTZ))`` (session UTC); plain TIMESTAMP))`` (session UTC)
+                           ``YYYY-MM-DD HH:MM:SS`` strings as
+                           ``TIMESTAMP`` (same value, no ICU)
 strip ``str.isspace``      ``trim(x, chars)``                   ``trim(BOTH chars FROM x)``
 =========================  ===================================  ================================
 
@@ -18,16 +20,17 @@ SQL, both engines run SQL natively (no translation layer between the text review
 the plan executed), and it adds no dependency; the dialect differences are the two functions
 above, tested by running every query on both engines against the pandas reference.
 
-Speed: a function over every event row costs as much as a hash aggregation, so the per-row
-expressions take a fast path for the common case (an e-mail with no surrounding whitespace
-skips the 29-character trim; an event type already spelled ``send`` skips normalisation).
+Speed: a function over every event row costs as much as a hash aggregation (DuckDB's string
+functions allocate their result), so the per-row expressions take a fast path for the common
+case: an e-mail whose first and last characters are not whitespace is only lower-cased (no
+trim at all); an event type already spelled ``send`` skips normalisation; a timestamp string
+shaped ``YYYY-MM-DD HH:MM:SS`` (no room for an offset) is parsed by DuckDB's plain timestamp
+cast, three times cheaper than the zoned one, which goes through ICU even in UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from bayes.signup.counting import WHITESPACE
 
 __all__ = ["DIALECTS", "Dialect", "literal"]
 
@@ -46,24 +49,35 @@ class Dialect:
 
     name: str
 
-    def utc_micros(self, expr: str) -> str:
+    def utc_micros(self, expr: str, *, text: bool = True) -> str:
         """Microseconds since the epoch, UTC; NULL where ``expr`` does not parse. Strings in
         ISO 8601 with a ``Z``/``±HH:MM`` offset are converted; naive ones are UTC (the session
-        time zone is UTC); timestamp columns are taken as they are."""
-        if self.name == "duckdb":
-            return f"epoch_us(TRY_CAST({expr} AS TIMESTAMPTZ))"
-        return f"unix_micros(TRY_CAST({expr} AS TIMESTAMP))"
+        time zone is UTC); timestamp columns (``text=False``) are taken as they are.
+
+        On DuckDB a string with the fixed layout ``YYYY-MM-DD HH:MM:SS`` (``T`` or a space in
+        the middle) cannot hold an offset, so the plain ``TIMESTAMP`` cast gives the same
+        instant as the zoned one, without ICU; any other string takes the zoned cast."""
+        if self.name == "spark":
+            return f"unix_micros(TRY_CAST({expr} AS TIMESTAMP))"
+        zoned = f"epoch_us(TRY_CAST({expr} AS TIMESTAMPTZ))"
+        if not text:
+            return zoned
+        return (
+            f"CASE WHEN {expr} LIKE '____-__-__ __:__:__' "
+            f"THEN epoch_us(TRY_CAST({expr} AS TIMESTAMP)) ELSE {zoned} END"
+        )
 
     def trim_space(self, expr: str) -> str:
         """``expr`` without the leading and trailing characters Python's ``str.strip()``
-        removes (:data:`bayes.signup.counting.WHITESPACE`). Spaces go first (cheap); the
-        full set is trimmed only where the first or last character is still one of it."""
+        removes (:data:`bayes.signup.counting.WHITESPACE`); trimmed only where its first or
+        last character is one of them (the trim functions allocate a new string per row)."""
+        from bayes.signup.counting import WHITESPACE  # (its module imports the models: lazily)
+
         ws = literal(WHITESPACE)
-        y = f"trim({expr})"
-        full = f"trim({y}, {ws})" if self.name == "duckdb" else f"trim(BOTH {ws} FROM {y})"
+        full = f"trim({expr}, {ws})" if self.name == "duckdb" else f"trim(BOTH {ws} FROM {expr})"
         return (
-            f"CASE WHEN instr({ws}, left({y}, 1)) > 0 OR instr({ws}, right({y}, 1)) > 0 "
-            f"THEN {full} ELSE {y} END"
+            f"CASE WHEN instr({ws}, left({expr}, 1)) = 0 AND instr({ws}, right({expr}, 1)) = 0 "
+            f"THEN {expr} ELSE {full} END"
         )
 
     def normalized(self, expr: str) -> str:
@@ -73,6 +87,8 @@ class Dialect:
     def blank(self, expr: str) -> str:
         """``expr`` is NULL or only :data:`~bayes.signup.counting.WHITESPACE` (checked in full
         only when it starts with such a character)."""
+        from bayes.signup.counting import WHITESPACE
+
         x = f"CAST({expr} AS STRING)"
         return (
             f"CASE WHEN {expr} IS NULL THEN true "
@@ -91,6 +107,12 @@ class Dialect:
         x = f"CAST({expr} AS STRING)"
         listed = ", ".join(literal(v) for v in values)
         return f"CASE WHEN {x} IN ({listed}) THEN {case(x)} ELSE {case(self.normalized(expr))} END"
+
+    def bit(self, code: str, n: int) -> str:
+        """``2 ** code`` for a code in ``0 .. n - 1`` (NULL otherwise): a set of codes is then
+        one small integer, aggregated with ``bit_or`` and tested with ``&``."""
+        whens = " ".join(f"WHEN {i} THEN {1 << i}" for i in range(n))
+        return f"CASE {code} {whens} END"
 
 
 DIALECTS: dict[str, Dialect] = {name: Dialect(name) for name in ("duckdb", "spark")}
