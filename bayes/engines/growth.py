@@ -21,6 +21,8 @@ model compresses those again to unique ``(frequency, recency, T)`` rows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -29,7 +31,6 @@ from bayes.engines.backends import connect, source_of
 from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
-from bayes.ltv.data import pick_column
 
 __all__ = ["retention_matrix", "rfm_summary"]
 
@@ -58,7 +59,9 @@ def _us(ts) -> int:
 
 
 def _tx_select(cols: dict):
-    """The transactions, normalised (string id, UTC µs, DECIMAL amount) with problem flags."""
+    """The transactions, normalised (the id in its own type — grouping on an integer id is
+    much cheaper than on its text —, UTC µs, DECIMAL amount) with problem flags;
+    ``cols["date_text"]``: the date column holds strings (else typed timestamps)."""
 
     def select(d: Dialect, table: str, extra: str) -> str:
         amount = ""
@@ -68,13 +71,13 @@ def _tx_select(cols: dict):
               src.{cols["amount"]} IS NULL OR coalesce(isnan({a}), false) AS amount_missing,
               CAST(src.{cols["amount"]} AS STRING) AS amount_raw,
               {a} AS amount_value,
-              CAST({a} AS DECIMAL(38, 10)) AS amount"""
+              TRY_CAST({a} AS DECIMAL(38, 10)) AS amount"""
         return f"""
             SELECT
               src.{cols["id"]} IS NULL AS id_missing,
-              CAST(src.{cols["id"]} AS STRING) AS customer_id,
+              src.{cols["id"]} AS customer_id,
               src.{cols["date"]} IS NULL AS date_missing,
-              {d.utc_micros(f"src.{cols['date']}")} AS us{amount}{extra}
+              {d.utc_micros(f"src.{cols['date']}", text=cols["date_text"])} AS us{amount}{extra}
             FROM {table} src"""
 
     return select
@@ -109,42 +112,80 @@ def _tx_checks(cols: dict) -> tuple[Check, ...]:
                 "NOT amount_missing AND abs(amount_value) = CAST('Infinity' AS DOUBLE)",
                 "infinite values are not allowed",
             ),
+            Check(  # beyond DECIMAL(38, 10), the exact sums' type
+                "amount_range",
+                a,
+                "amount IS NULL AND abs(amount_value) < CAST('Infinity' AS DOUBLE)",
+                "values of 1e28 or more are not supported",
+            ),
         ]
     return tuple(out)
 
 
-def _rfm_sql(tx: str, cols: dict, end_day: str, *, upto_us: int | None = None) -> str:
-    """Per customer of the transactions ``tx`` (a SELECT): frequency, recency, T (weeks) and
-    monetary value, sorted by id. Rows with ``us <= upto_us`` only (the calibration period),
-    and days up to ``end_day`` (SQL)."""
+def _bad_tx(checks) -> str:
+    """A row the checks refuse (the union of their conditions)."""
+    return " OR ".join(f"coalesce({c.cond}, false)" for c in checks)
+
+
+def _rfm_sql(tx: str, cols: dict, checks, *, end_day: int | None, upto_us: int | None) -> str:
+    """Per customer of the transactions ``tx`` (a SELECT), in one scan: the purchase days
+    (``n_days``, ``first_day``, ``last_day``, days since the epoch) and ``repeat_spend`` (the
+    spend of the days after the first, summed exactly), counting the rows with
+    ``us <= upto_us`` (the calibration period) on days up to ``end_day`` (None: no limit);
+    over every row, ``end_day`` (the customer's latest day) and ``bad`` (a row the ``checks``
+    refuse). Sorted by the id's text, as the pandas reference's string index.
+
+    Two hash aggregations on fixed-width keys (the id in its own type, the day an integer);
+    without a period limit (the common case) they carry no ``FILTER`` at all."""
     amount = cols["amount"] is not None
-    where = f"WHERE us <= {upto_us}" if upto_us is not None else ""
-    day_amount = ", sum(amount) AS amount" if amount else ""
-    cust_amount = ", sum(amount) AS total, min_by(amount, day) AS first_amount" if amount else ""
-    monetary = (
-        """,
-          CASE WHEN n_days > 1 THEN CAST(total - first_amount AS DOUBLE) / (n_days - 1)
-               ELSE 0.0 END AS monetary_value"""
+    day = _floor_div("us", _DAY_US)
+    period = f" FILTER (WHERE us <= {int(upto_us)})" if upto_us is not None else ""
+    limits = (["n > 0"] if upto_us is not None else []) + (
+        [f"day <= {int(end_day)}"] if end_day is not None else []
+    )
+    kept = f" FILTER (WHERE {' AND '.join(limits)})" if limits else ""
+    day_amount = f", sum(amount){period} AS amount" if amount else ""
+    spend = (
+        f", CAST(sum(amount){kept} - min_by(amount, day){kept} AS DOUBLE) AS repeat_spend"
         if amount
         else ""
     )
     return f"""
-    WITH tx AS (SELECT customer_id, us{", amount" if amount else ""} FROM ({tx}) v {where}),
-    days AS (
-      SELECT customer_id, {_floor_div("us", _DAY_US)} AS day{day_amount}
-      FROM tx GROUP BY customer_id, {_floor_div("us", _DAY_US)}
-    ),
-    kept AS (SELECT * FROM days WHERE day <= ({end_day})),
-    cust AS (
-      SELECT customer_id, count(*) AS n_days, min(day) AS first_day, max(day) AS last_day
-        {cust_amount}
-      FROM kept GROUP BY customer_id
+    WITH days AS (
+      SELECT customer_id, {day} AS day, count(*){period} AS n{day_amount},
+        bool_or({_bad_tx(checks)}) AS bad
+      FROM ({tx}) v GROUP BY customer_id, {day}
     )
-    SELECT customer_id,
-      CAST(n_days - 1 AS DOUBLE) AS frequency,
-      CAST(last_day - first_day AS DOUBLE) / 7 AS recency,
-      CAST(({end_day}) - first_day AS DOUBLE) / 7 AS T{monetary}
-    FROM cust ORDER BY customer_id"""
+    SELECT CAST(customer_id AS STRING) AS customer_id,
+      count(*){kept} AS n_days, min(day){kept} AS first_day, max(day){kept} AS last_day{spend},
+      max(day) AS end_day, bool_or(bad) AS bad
+    FROM days GROUP BY customer_id
+    ORDER BY 1"""
+
+
+def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
+    """lifetimes' columns from the per-customer days (customers with a kept day only), in
+    weeks: ``frequency = n_days - 1``, ``recency = (last - first) / 7``,
+    ``T = (end - first) / 7``, ``monetary_value`` = repeat spend / repeat days (0 with none)."""
+    import pyarrow.compute as pc
+
+    table = table.filter(pc.greater(table.column("n_days"), 0))
+    n_days = table.column("n_days").to_numpy().astype(np.int64)
+    first = table.column("first_day").to_numpy().astype(np.int64)
+    last = table.column("last_day").to_numpy().astype(np.int64)
+    out = {
+        "frequency": (n_days - 1).astype(float),
+        "recency": (last - first).astype(float) / 7,
+        "T": (end_day - first).astype(float) / 7,
+    }
+    if amount:
+        spend = table.column("repeat_spend").to_numpy(zero_copy_only=False).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["monetary_value"] = np.where(n_days > 1, spend / (n_days - 1), 0.0)
+    index = pd.Index(
+        table.column("customer_id").to_numpy(zero_copy_only=False), dtype=object, name="customer_id"
+    )
+    return pd.DataFrame(out, index=index)
 
 
 def _holdout_sql(tx: str, cols: dict, cal_us: int, hold_us: int) -> str:
@@ -153,7 +194,8 @@ def _holdout_sql(tx: str, cols: dict, cal_us: int, hold_us: int) -> str:
     amount = cols["amount"] is not None
     mean = ", CAST(sum(amount) AS DOUBLE) / count(*) AS monetary_value_holdout" if amount else ""
     return f"""
-    SELECT customer_id, count(DISTINCT {_floor_div("us", _DAY_US)}) AS frequency_holdout{mean}
+    SELECT CAST(customer_id AS STRING) AS customer_id,
+      count(DISTINCT {_floor_div("us", _DAY_US)}) AS frequency_holdout{mean}
     FROM ({tx}) v WHERE us > {cal_us} AND us <= {hold_us}
     GROUP BY customer_id"""
 
@@ -181,6 +223,8 @@ def rfm_summary(
     date) is summarised and ``holdout`` is None; with it, the calibration summary and the
     holdout columns ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout``.
     """
+    import pyarrow.compute as pc
+
     spec = resolve_engine(engine, in_memory=isinstance(transactions, pd.DataFrame))
     if spec.name == "pandas":
         from bayes.growth.ltv import load_transactions
@@ -195,8 +239,16 @@ def rfm_summary(
         )
         # the engines' RFM has lifetimes' four columns; the LTV fit's spend count stays there
         return summary.drop(columns=["spend_frequency"], errors="ignore"), holdout
+    from bayes.ltv.data import pick_column  # (its package imports the LTV model: lazily)
+
     d = DIALECTS[spec.name]
     src = source_of(transactions, what="transactions")
+    cal_us = _us(calibration_end) if calibration_end is not None else None
+    hold_us = _us(holdout_end) if holdout_end is not None else None
+    if cal_us is not None and hold_us is not None and not hold_us > cal_us:
+        raise InputError(
+            f"holdout end {_day_of(hold_us)} must be after calibration end {_day_of(cal_us)}"
+        )
     with connect(spec) as db:
         columns = db.view(_TX, src)
         cols = {
@@ -204,42 +256,59 @@ def rfm_summary(
             "date": pick_column(columns, _DATE_NAMES, "date", src.label),
             "amount": pick_column(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
         }
+        cols["date_text"] = cols["date"] in db.text_columns[_TX]
         table = Table(src, _TX, _tx_select(cols))
-        stats = validate(db, d, table, _tx_checks(cols), extra=", max(us) AS last_us")
-        if stats["n_rows"] == 0:
+        checks = _tx_checks(cols)
+        if db.arrow(f"SELECT count(*) AS n FROM {_TX}").column("n")[0].as_py() == 0:
             raise InputError("the table is empty (no data rows)", source=src.label)
         tx = table.sql(d)
-        if calibration_end is None:
-            end_us = _us(observation_end) if observation_end is not None else stats["last_us"]
-            end_day = _floor_div(str(end_us), _DAY_US)
-            got = db.arrow(_rfm_sql(tx, cols, end_day))
-            return _frame(got), None
-        cal_us = _us(calibration_end)
-        hold_us = _us(holdout_end) if holdout_end is not None else stats["last_us"]
-        cal, hold = pd.Timestamp(cal_us * 1000), pd.Timestamp(hold_us * 1000)
+        if cal_us is None:  # everything up to the observation end
+            end_day = None if observation_end is None else _us(observation_end) // _DAY_US
+            got = db.arrow(_rfm_sql(tx, cols, checks, end_day=end_day, upto_us=None))
+        else:
+            got = db.arrow(_rfm_sql(tx, cols, checks, end_day=cal_us // _DAY_US, upto_us=cal_us))
+        if pc.any(got.column("bad")).as_py():  # name the file, column and rows
+            validate(db, d, table, checks)
+            raise AssertionError("the RFM query flagged rows that no check names")
+        last_day = pc.max(got.column("end_day")).as_py()
+        if cal_us is None:
+            end_day = last_day if end_day is None else end_day
+            return _rfm_frame(got, end_day, cols["amount"] is not None), None
+        summary = _rfm_frame(got, cal_us // _DAY_US, cols["amount"] is not None)
+        del got
+        if hold_us is None:  # up to the last transaction
+            hold_us, hold_day = _last_us(db, tx), last_day
+        else:
+            hold_day = hold_us // _DAY_US
         if not hold_us > cal_us:
             raise InputError(
-                f"holdout end {hold.date()} must be after calibration end {cal.date()}"
+                f"holdout end {_day_of(hold_us)} must be after calibration end {_day_of(cal_us)}"
             )
-        end_day = _floor_div(str(cal_us), _DAY_US)
-        summary = _frame(db.arrow(_rfm_sql(tx, cols, end_day, upto_us=cal_us)))
         if summary.empty:
-            raise InputError(f"no transactions on or before the calibration end {cal.date()}")
+            raise InputError(f"no transactions on or before the calibration end {_day_of(cal_us)}")
         held = _frame(db.arrow(_holdout_sql(tx, cols, cal_us, hold_us)))
     if held.empty:
         raise InputError(
             "no transactions after the calibration end and up to the holdout end "
-            f"({cal.date()} .. {hold.date()})"
+            f"({_day_of(cal_us)} .. {_day_of(hold_us)})"
         )
     holdout = held.reindex(summary.index).fillna(0.0).astype(float)
-    holdout["duration_holdout"] = (hold.floor("D") - cal.floor("D")).days / 7
+    holdout["duration_holdout"] = float(hold_day - cal_us // _DAY_US) / 7
     return summary, holdout
+
+
+def _last_us(db, tx: str) -> int:
+    return db.arrow(f"SELECT max(us) AS us FROM ({tx}) v").column("us")[0].as_py()
+
+
+def _day_of(us: int):
+    return pd.Timestamp(us * 1000).date()
 
 
 # ----------------------------------------------------------------------------- cohorts
 
 
-def _users_select(segment: str | None):
+def _users_select(segment: str | None, ts_text: bool = True):
     def select(d: Dialect, table: str, extra: str) -> str:
         # which copy of a repeated id is "the repeat" matters only when naming rows
         order = "src._file, src._row" if extra else "CAST(src.user_id AS STRING)"
@@ -255,20 +324,20 @@ def _users_select(segment: str | None):
               row_number() OVER (PARTITION BY CAST(src.user_id AS STRING) ORDER BY {order}) > 1
                 AS repeated,
               src.signup_ts IS NULL AS ts_missing,
-              {d.utc_micros("src.signup_ts")} AS signup_us{seg}{extra}
+              {d.utc_micros("src.signup_ts", text=ts_text)} AS signup_us{seg}{extra}
             FROM {table} src"""
 
     return select
 
 
-def _events_select(d: Dialect, table: str, extra: str) -> str:
+def _events_select(d: Dialect, table: str, extra: str, *, ts_text: bool = True) -> str:
     return f"""
         SELECT
           src.user_id IS NULL AS id_missing,
           CAST(src.user_id AS STRING) AS user_id,
           CAST(src.event_type AS STRING) AS event_type,
           src.event_ts IS NULL AS ts_missing,
-          {d.utc_micros("src.event_ts")} AS us,
+          {d.utc_micros("src.event_ts", text=ts_text)} AS us,
           u.user_id IS NULL AS unknown_user{extra}
         FROM {table} src LEFT JOIN (SELECT DISTINCT CAST(user_id AS STRING) AS user_id
                                     FROM {_USERS}) u
@@ -367,8 +436,12 @@ def retention_matrix(
         need = ["user_id", "signup_ts"] + ([segment] if segment else [])
         require_columns(db.view(_USERS, usrc), need, usrc.label)
         require_columns(db.view(_EVENTS, esrc), ["user_id", "event_ts", "event_type"], esrc.label)
-        ut = Table(usrc, _USERS, _users_select(segment))
-        et = Table(esrc, _EVENTS, _events_select)
+        ut = Table(usrc, _USERS, _users_select(segment, "signup_ts" in db.text_columns[_USERS]))
+        et = Table(
+            esrc,
+            _EVENTS,
+            functools.partial(_events_select, ts_text="event_ts" in db.text_columns[_EVENTS]),
+        )
         validate(db, d, ut, _user_checks(segment))
         stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
         got = db.arrow(_cohort_sql(d, ut.sql(d), et.sql(d), segment, max_weeks)).to_pandas()
