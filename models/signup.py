@@ -142,8 +142,15 @@ def eb_scores(
     """Seed §4-§5: ``p_click``, ``p_signup_given_click`` and ``p_signup = p_click * p_sc`` for
     every pair (a new frame; ``pairs`` is not modified)."""
     pr = priors.set_index("topic")
-    p0c = pr["p0_click"].reindex(pairs["topic"].astype(object)).to_numpy()
-    p0s = pr["p0_sc"].reindex(pairs["topic"].astype(object)).to_numpy()
+    topic = pairs["topic"]
+    if isinstance(topic.dtype, pd.CategoricalDtype):  # per category, then by code: no objects
+        codes = topic.cat.codes.to_numpy()
+        by_cat = pr.reindex(topic.cat.categories.astype(object))
+        p0c = np.append(by_cat["p0_click"].to_numpy(float), np.nan)[codes]
+        p0s = np.append(by_cat["p0_sc"].to_numpy(float), np.nan)[codes]
+    else:
+        p0c = pr["p0_click"].reindex(topic.astype(object)).to_numpy()
+        p0s = pr["p0_sc"].reindex(topic.astype(object)).to_numpy()
     out = pairs.copy()
     out["p_click"] = eb_rate(pairs["clicks"].to_numpy(), pairs["sends"].to_numpy(), p0c, alpha_c)
     out["p_signup_given_click"] = eb_rate(

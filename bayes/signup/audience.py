@@ -184,6 +184,10 @@ def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
     def off(label, value):
         return f"{label} (off)" if value is None else f"{label} {value}"
 
+    # rules 1-6 look at one row at a time: their masks are combined on the whole frame and
+    # the rows copied once (at 17M pairs a copy per rule costs more than the rules);
+    # rule 7 ranks within the rows kept so far
+    keep = np.ones(len(df), bool)
     for name, fn in (
         (f"1 goal={rules.goal}", lambda d: rule_goal(d, rules.goal)),
         ("2 no unsubscribe/complaint in topic", rule_opt_out),
@@ -197,10 +201,13 @@ def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
             lambda d: rule_domains(d, rules.domains),
         ),
         (off("6 p_signup >=", rules.min_prob), lambda d: rule_min_probability(d, rules.min_prob)),
-        (off("7 top-N per topic:", rules.top_n), lambda d: rule_top_n(d, rules.top_n)),
     ):
-        df = df[fn(df)]
-        steps.append((name, len(df)))
+        keep &= fn(df)
+        steps.append((name, int(keep.sum())))
+    df = df[keep]
+    if rules.top_n is not None:
+        df = df[rule_top_n(df, rules.top_n)]
+    steps.append((off("7 top-N per topic:", rules.top_n), len(df)))
     df = df.iloc[_audience_order(df)].reset_index(drop=True)
     return df, pd.DataFrame(steps, columns=["rule", "kept"])
 
@@ -368,7 +375,6 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     """Write the audience (the :data:`OUTPUT_COLUMNS` plus any interval columns) atomically;
     CSV goes through PyArrow's writer, which is fast on millions of rows."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     from bayes.io import atomic_path, write_table
 
@@ -390,8 +396,37 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
 
     table = pa.table({c: column(c) for c in cols})
     with atomic_path(path) as tmp:
-        pacsv.write_csv(table, tmp)
+        _write_csv_parallel(table, tmp)
     return path
+
+
+def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
+    """PyArrow's CSV of ``table``, encoded block by block on a few threads (formatting
+    floats is the cost: ~0.3 µs a value) and written in order: the same bytes as one
+    ``write_csv`` call, with the memory of a few blocks."""
+    import os
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    def encode(start: int):
+        sink = pa.BufferOutputStream()
+        options = pacsv.WriteOptions(include_header=start == 0)
+        pacsv.write_csv(table.slice(start, rows), sink, write_options=options)
+        return sink.getvalue()
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    starts = range(0, max(table.num_rows, 1), rows)
+    with ThreadPoolExecutor(max_workers=workers) as pool, open(path, "wb") as out:
+        pending: deque = deque()
+        for start in starts:
+            pending.append(pool.submit(encode, start))
+            if len(pending) > workers:
+                out.write(pending.popleft().result())
+        while pending:
+            out.write(pending.popleft().result())
 
 
 def refuse_impossible_counts(pairs: pd.DataFrame, inputs) -> None:
