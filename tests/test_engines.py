@@ -183,6 +183,43 @@ def assert_string_rules(db, d) -> None:
     assert got["code"] == [codes.get(s) for s in norm]
 
 
+TIMES = [
+    "2025-01-02 07:09:09",
+    "2025-01-02T07:09:09",
+    "2025-01-02 07:09:09Z",
+    "2025-01-02T07:09:09+05:30",
+    "2025-01-02 07:09:09-0800",
+    "2025-01-02 07:09:9Z",  # the fixed layout's length, with a zone
+    "2025-1-2 7:09:09+05",  # 19 characters, with an offset
+    "2025-01-02 07:09",
+    "2025-01-02",
+    "2025-01-02 07:09:09.25",
+    "2025-01-02 24:00:00",
+    "2025-13-02 07:09:09",
+    "yesterday",
+    None,
+]
+
+
+def test_timestamp_fast_path_equals_the_zoned_cast():
+    """DuckDB parses ``YYYY-MM-DD HH:MM:SS`` strings without ICU: the same instant (or the same
+    NULL) as the zoned cast, for every layout around it."""
+    from bayes.engines.backends import DuckDB, Source
+    from bayes.engines.sql import DIALECTS
+
+    d = DIALECTS["duckdb"]
+    frame = pd.DataFrame({"i": range(len(TIMES)), "s": pd.Series(TIMES, dtype=object)})
+    with DuckDB() as db:
+        db.view("t_times", Source("frame", frame, "<times>"))
+        got = db.arrow(
+            f"SELECT {d.utc_micros('s')} AS fast, {d.utc_micros('s', text=False)} AS zoned "
+            "FROM t_times ORDER BY i"
+        ).to_pydict()
+    assert got["fast"] == got["zoned"]
+    assert got["fast"][0] == got["fast"][1] == 1735801749 * 10**6  # naive = UTC
+    assert got["fast"][3] == (1735801749 - 19800) * 10**6  # +05:30 converted
+
+
 def test_string_rules_on_duckdb():
     from bayes.engines.backends import DuckDB
     from bayes.engines.sql import DIALECTS
