@@ -658,3 +658,35 @@ def test_cohort_validation(growth, tmp_path):
         retention_matrix(growth["csv"]["users"], path, engine="duckdb")
     with pytest.raises(InputError, match="unknown segment"):
         retention_matrix(users, events, segment="planet", engine="duckdb")
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def test_experiments_run_on_the_engine_layer(tmp_path):
+    """The experiments' DuckDB statistics go through bayes.engines: a folder of Parquet parts
+    and a glob give the file's per-arm sums, and an error names the CSV line of a bad row
+    (the layer's one-thread numbered scan, not an unordered row_number())."""
+    from bayes.experiments.data import generate_experiment
+    from bayes.experiments.engine import moments, scan
+
+    frame = generate_experiment(3_000, seed=2).frame
+    kw = {"arm": "arm", "metrics": ["revenue"], "covariates": ["pre_revenue"]}
+    whole = tmp_path / "experiment.parquet"
+    frame.to_parquet(whole, index=False)
+    parts = tmp_path / "parts"
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        (parts / f"day={i}").mkdir(parents=True)
+        frame.iloc[rows].to_parquet(parts / f"day={i}" / "part.parquet", index=False)
+    ref = moments(scan(whole, **kw))
+    for source in (parts, str(parts / "*" / "*.parquet")):
+        got = moments(scan(source, **kw))
+        assert (got.n == ref.n).all()
+        np.testing.assert_allclose(got.scatter, ref.scatter, rtol=1e-9)
+    bad = frame.assign(revenue=frame["revenue"].astype(str))
+    bad.loc[[1234, 2900], "revenue"] = "n/a"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        scan(path, **kw)
+    assert err.value.rows == [1236, 2902] and err.value.column == "revenue"

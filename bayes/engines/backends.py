@@ -3,8 +3,8 @@
 :func:`source_of` turns what a user passes — a file, a glob, a folder of Parquet files (Hive
 partitions too), a remote URI, or an in-memory DataFrame — into a :class:`Source`;
 :func:`connect` opens a :class:`DuckDB` or :class:`Spark` backend on which
-``backend.view(name, source)`` registers it (``backend.text_columns[name]`` are then its
-string columns) and ``backend.arrow(sql)`` runs a query into a ``pyarrow.Table``. Files are read as they are on disk: CSV columns as strings (no type
+``backend.view(name, source)`` registers it (``backend.column_types[name]`` are then its
+column types, ``backend.text_columns[name]`` its string columns) and ``backend.arrow(sql)`` runs a query into a ``pyarrow.Table``. Files are read as they are on disk: CSV columns as strings (no type
 guessing: ``007`` stays ``007``), Parquet with its own types.
 
 DuckDB runs in this process with the session time zone UTC, spilling to a private temporary
@@ -118,6 +118,7 @@ class DuckDB:
         threads = threads or env.get("threads")
         self._tmp = tempfile.mkdtemp(prefix="bayes-duckdb-")
         self._frames: dict[str, object] = {}
+        self.column_types: dict[str, dict[str, str]] = {}
         self.text_columns: dict[str, set[str]] = {}
         self.con = duckdb.connect()
         try:
@@ -183,7 +184,8 @@ class DuckDB:
             raise InputError(
                 f"cannot read the file ({_first_line(exc)})", source=source.label
             ) from exc
-        self.text_columns[name] = {c for c, t, *_ in described if str(t) == "VARCHAR"}
+        self.column_types[name] = {c: str(t).upper() for c, t, *_ in described}
+        self.text_columns[name] = {c for c, t in self.column_types[name].items() if t == "VARCHAR"}
         return [c for c, *_ in described]
 
     def arrow(self, sql: str):
@@ -271,6 +273,7 @@ class Spark:
         self.master = master
         self.spark = spark_session(master)
         self._views: list[str] = []
+        self.column_types: dict[str, dict[str, str]] = {}
         self.text_columns: dict[str, set[str]] = {}
 
     def _reader(self, source: Source):
@@ -302,6 +305,7 @@ class Spark:
             ) from exc
         df.createOrReplaceTempView(name)
         self._views.append(name)
+        self.column_types[name] = {c: t.upper() for c, t in df.dtypes}
         self.text_columns[name] = {c for c, t in df.dtypes if t == "string"}
         return list(df.columns)
 

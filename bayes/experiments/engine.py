@@ -1,6 +1,9 @@
 """Sufficient statistics of an experiment on DuckDB (embedded, out of core; the default) or
 NumPy (the small-data reference, :func:`models.experiments.stats.moments_from_arrays`).
 
+DuckDB is the workbench's one engine layer, :mod:`bayes.engines` (its connection, its reading
+of files, globs, folders of Parquet files and DataFrames, its numbering of rows in errors).
+
 :func:`scan` validates a file (CSV/Parquet) or a DataFrame in SQL without loading it into
 pandas — the arm labels, and per metric/covariate column the missing, non-numeric, NaN or
 infinite values with the first offending rows, constant covariates, 0/1 metrics — so a
@@ -14,7 +17,6 @@ algorithm) times the count.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,62 +53,45 @@ def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 class _Source:
-    """A DuckDB connection with the experiment visible as the view ``src``."""
+    """The experiment as the view ``src`` on the workbench's DuckDB backend
+    (:class:`bayes.engines.backends.DuckDB`: session in UTC, private spill folder; files,
+    globs, folders of Parquet files and DataFrames through :func:`bayes.engines.backends.
+    source_of`, CSV columns read as text). ``$BAYES_CORES`` caps its threads."""
 
     def __init__(self, source):
-        import duckdb
+        from bayes.engines.backends import DuckDB, source_of
 
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone='UTC'")
+        self.source = source_of(source, what="DataFrame")
+        self.label = self.source.label
         threads = os.environ.get("BAYES_CORES")
-        if threads:
-            self.con.execute(f"SET threads={int(threads)}")
-        if isinstance(source, pd.DataFrame):
-            self.con.register("src_df", source)
-            self.con.execute("CREATE VIEW src AS SELECT * FROM src_df")
-            self.label = "<DataFrame>"
-            self.columns()
-            return
-        path = Path(source)
-        self.label = str(source)
-        if not path.is_file():
-            raise InputError("file not found", source=path)
-        if path.stat().st_size == 0:
-            raise InputError("the file is empty (not even a header row)", source=path)
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            reader = f"read_parquet({_lit(path)})"
-        elif suffix in (".csv", ".txt", ".gz"):
-            # every column as text, converted by TRY_CAST: a stray word in row 9,000,000 is
-            # then a validation error naming its row, not a sniffer failure
-            reader = f"read_csv({_lit(path)}, header=true, all_varchar=true)"
-        else:
-            raise InputError(f"unsupported file type {suffix!r}; use .csv or .parquet", source=path)
+        self.db = DuckDB(threads=int(threads) if threads else None)
+        self.con = self.db.con
         try:
-            self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
-        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
-            raise InputError(f"cannot read the file ({exc})", source=path) from exc
+            self.db.view("src", self.source)
+        except BaseException:
+            self.db.close()
+            raise
         self.columns()
 
     def columns(self) -> list[str]:
-        self.types = {r[0]: str(r[1]).upper() for r in self.con.execute("DESCRIBE src").fetchall()}
+        self.types = dict(self.db.column_types["src"])
         return list(self.types)
 
     def rows(self, condition: str) -> list[int]:
-        """CSV line numbers (header = line 1) of the first rows matching ``condition``."""
+        """Line numbers (header = line 1; Parquet and frames: row + 2) of the first rows
+        matching ``condition``, in the file holding the first of them."""
+        scan = self.db.scan(self.source, numbered=True)
         sql = (
-            "SELECT rn FROM (SELECT row_number() OVER () AS rn, * FROM src) "
-            f"WHERE {condition} ORDER BY rn LIMIT {_MAX_ROWS}"
+            f"SELECT _file, _row FROM {scan} src WHERE {condition} "
+            f"ORDER BY _file, _row LIMIT {_MAX_ROWS}"
         )
-        return [int(r[0]) + 1 for r in self.con.execute(sql).fetchall()]
+        got = self.db.arrow(sql) if self.source.kind == "parquet" else self.db.numbered(sql)
+        files, rows = got.column("_file").to_pylist(), got.column("_row").to_pylist()
+        return [int(r) + 2 for f, r in zip(files, rows, strict=True) if f == files[0]]
 
     def close(self):
-        self.con.close()
+        self.db.close()
 
     def num(self, c: str, to: str = "DOUBLE") -> str:
         """``c`` as a number (NULL where it is not one). On text columns the ``trim`` keeps
