@@ -690,3 +690,45 @@ def test_experiments_run_on_the_engine_layer(tmp_path):
     with pytest.raises(InputError) as err:
         scan(path, **kw)
     assert err.value.rows == [1236, 2902] and err.value.column == "revenue"
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cli(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bayes.cli", *map(str, argv)], capture_output=True, text=True
+    )
+
+
+def test_growth_cohorts_cli_on_every_engine(growth, tmp_path):
+    """`bayes growth cohorts --engine pandas|duckdb` writes the same retention file; the
+    engine refuses events before a signup as the pandas loader does."""
+    data = Path(growth["csv"]["users"]).parent
+    out = {}
+    for engine in ("pandas", "duckdb"):
+        out[engine] = tmp_path / engine
+        run = _cli(
+            "growth", "cohorts", "--data", data, "--segment", "device", "--max-weeks", 6,
+            "--engine", engine, "--out", out[engine],
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    files = {e: (folder / "retention.csv").read_bytes() for e, folder in out.items()}
+    assert files["pandas"] == files["duckdb"]
+    events = pd.read_csv(growth["csv"]["events"])
+    events.loc[7, "event_ts"] = "2000-01-01T00:00:00Z"
+    bad = tmp_path / "events.csv"
+    events.to_csv(bad, index=False)
+    messages = {}
+    for engine in ("pandas", "duckdb"):
+        run = _cli(
+            "growth", "cohorts", "--users", growth["csv"]["users"], "--events", bad,
+            "--engine", engine,
+        )  # fmt: skip
+        assert run.returncode == 2
+        messages[engine] = run.stderr
+    assert messages["pandas"] == messages["duckdb"]
+    assert (
+        "events before the user's signup_ts" in messages["duckdb"]
+        and "rows 9" in messages["duckdb"]
+    )

@@ -330,7 +330,10 @@ def _users_select(segment: str | None, ts_text: bool = True):
     return select
 
 
-def _events_select(d: Dialect, table: str, extra: str, *, ts_text: bool = True) -> str:
+def _events_select(
+    d: Dialect, table: str, extra: str, *, ts_text: bool = True, signup_text: bool = True
+) -> str:
+    """The events with problem flags, joined to their user's signup time (``signup_us``)."""
     return f"""
         SELECT
           src.user_id IS NULL AS id_missing,
@@ -338,10 +341,13 @@ def _events_select(d: Dialect, table: str, extra: str, *, ts_text: bool = True) 
           CAST(src.event_type AS STRING) AS event_type,
           src.event_ts IS NULL AS ts_missing,
           {d.utc_micros("src.event_ts", text=ts_text)} AS us,
-          u.user_id IS NULL AS unknown_user{extra}
-        FROM {table} src LEFT JOIN (SELECT DISTINCT CAST(user_id AS STRING) AS user_id
-                                    FROM {_USERS}) u
-          ON CAST(src.user_id AS STRING) = u.user_id"""
+          u.user_id IS NULL AS unknown_user,
+          u.signup_us{extra}
+        FROM {table} src LEFT JOIN (
+          SELECT CAST(user_id AS STRING) AS user_id,
+            min({d.utc_micros("signup_ts", text=signup_text)}) AS signup_us
+          FROM {_USERS} GROUP BY CAST(user_id AS STRING)
+        ) u ON CAST(src.user_id AS STRING) = u.user_id"""
 
 
 def _user_checks(segment: str | None) -> tuple[Check, ...]:
@@ -371,6 +377,12 @@ _GROWTH_EVENT_CHECKS = (
         "unknown_user AND event_type = 'session_start'",
         "events of users missing from the users table",
     ),
+    Check(  # as bayes.growth.data.check_events_after_signup
+        "before_signup",
+        "event_ts",
+        "us < signup_us",
+        "events before the user's signup_ts (impossible: check time zones and user ids)",
+    ),
 )
 
 
@@ -395,7 +407,8 @@ def _cohort_sql(d: Dialect, users: str, events: str, segment: str | None, max_we
       GROUP BY {seg}cohort_day, week
     ),
     sizes AS (
-      SELECT {seg}cohort_day, count(*) AS cohort_size, max(signup_us) AS last_signup_us
+      SELECT {seg}cohort_day, count(*) AS cohort_size, max(signup_us) AS last_signup_us,
+        min(signup_us) AS first_signup_us
       FROM u GROUP BY {seg}cohort_day
     )
     SELECT s.*, a.week, a.active
@@ -425,10 +438,11 @@ def retention_matrix(
     spec = resolve_engine(engine, in_memory=in_memory)
     if spec.name == "pandas":
         from bayes.growth.cohorts import retention_matrix as reference
-        from bayes.growth.data import read_events, read_users
+        from bayes.growth.data import check_events_after_signup, read_events, read_users
 
         u = users if isinstance(users, pd.DataFrame) else read_users(users)
         e = events if isinstance(events, pd.DataFrame) else read_events(events)
+        check_events_after_signup(u, e, source=str(events) if not in_memory else "events")
         return reference(u, e, segment=segment, max_weeks=max_weeks, as_of=as_of)
     d = DIALECTS[spec.name]
     usrc, esrc = source_of(users, what="users"), source_of(events, what="events")
@@ -440,7 +454,11 @@ def retention_matrix(
         et = Table(
             esrc,
             _EVENTS,
-            functools.partial(_events_select, ts_text="event_ts" in db.text_columns[_EVENTS]),
+            functools.partial(
+                _events_select,
+                ts_text="event_ts" in db.text_columns[_EVENTS],
+                signup_text="signup_ts" in db.text_columns[_USERS],
+            ),
         )
         validate(db, d, ut, _user_checks(segment))
         stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
@@ -469,6 +487,12 @@ def _shape_matrix(got: pd.DataFrame, segment, max_weeks: int, as_of: pd.Timestam
     last = sizes["last_signup_us"].to_numpy(np.int64)
     window_end = last[:, None] + (weeks[None, :] + 1) * _WEEK_US
     observed = window_end <= _us(as_of)
+    if not observed.any():  # the reference's message
+        first = pd.Timestamp(int(got["first_signup_us"].min()) * 1000)
+        raise InputError(
+            f"as-of {as_of.date()}: no cohort has a fully observed week (the first signup is "
+            f"{first.date()}); every cell of the cohort matrix would be empty"
+        )
     frac = np.where(observed, frac, np.nan)
     out = pd.DataFrame(frac, columns=[f"week_{w}" for w in weeks])
     cohort = pd.to_datetime(sizes.index.get_level_values("cohort_day"), unit="D")

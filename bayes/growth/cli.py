@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from bayes.cliargs import add_json_flag, add_out_folder, add_seed, date, int_range
+from bayes.engines import add_engine_flags
 from bayes.io import InputError, dumps
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -85,6 +86,7 @@ def register(sub) -> None:
     add_out_folder(coh, required=False, what="retention.csv and retention.png")
     add_json_flag(coh, "the matrix")
     coh.set_defaults(func=_cmd_cohorts)
+    add_engine_flags(coh)
 
     surv = gsub.add_parser(
         "survival",
@@ -176,13 +178,18 @@ def _read(args):
 
 
 def _cmd_cohorts(args) -> int:
-    from bayes.growth.cohorts import plot_retention, retention_matrix
+    from bayes.engines import retention_matrix as engine_retention_matrix
+    from bayes.growth.cohorts import plot_retention
     from bayes.io import save_figure, write_table
 
     folder = _out(args, "growth cohorts")
-    users, events = _read(args)
-    m = retention_matrix(
-        users, events, segment=args.segment, max_weeks=args.max_weeks, as_of=args.as_of
+    # counted by the engine of --engine, straight from the files (pandas: read into memory)
+    m = engine_retention_matrix(
+        _find(args.data, args.users, "users"),
+        _find(args.data, args.events, "events"),
+        segment=args.segment,
+        max_weeks=args.max_weeks,
+        as_of=args.as_of,
     )
     if folder is not None:
         with folder as staging:
