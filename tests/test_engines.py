@@ -631,6 +631,52 @@ def test_rfm_validation(tmp_path):
         rfm_summary(tx, calibration_end="2024-01-02", holdout_end="2024-01-01", engine="duckdb")
 
 
+def test_ltv_rfm_equals_prepare_rfm(growth, tmp_path):
+    """The engine's LTV inputs equal bayes.ltv.workflow.prepare_rfm on the same log, with
+    refunds and free orders: RFM in every time unit, spend_frequency, the policy report and
+    its warning, the holdout split (dates, days, counts)."""
+    import warnings
+
+    from bayes.engines.growth import ltv_rfm
+    from bayes.ltv import data as D
+    from bayes.ltv.workflow import prepare_rfm
+
+    tx = pd.read_csv(growth["csv"]["orders"])
+    tx.loc[::17, "amount"] = 0.0
+    tx.loc[::23, "amount"] = -3.5
+    path = tmp_path / "orders.csv"
+    tx.to_csv(path, index=False)
+    for kw in (
+        {},
+        {"time_unit": "D"},
+        {"holdout_days": 60},
+        {"calibration_end": "2024-06-01", "holdout_end": "2024-10-01 12:00", "time_unit": "M"},
+        {"observation_end": "2024-08-01 13:00"},
+    ):
+        kw = {k: pd.Timestamp(v) if k.endswith("_end") else v for k, v in kw.items()}
+        with warnings.catch_warnings(record=True) as w_ref:
+            warnings.simplefilter("always")
+            ref = prepare_rfm(transactions=D.load_transactions(path), **kw)
+        with warnings.catch_warnings(record=True) as w_got:
+            warnings.simplefilter("always")
+            got = ltv_rfm(path, engine="duckdb", **kw)
+        pd.testing.assert_index_equal(ref.rfm.index, got.summary.index)
+        assert list(ref.rfm.columns) == list(got.summary.columns)
+        for col in ("frequency", "recency", "T", "spend_frequency"):
+            np.testing.assert_array_equal(ref.rfm[col], got.summary[col], err_msg=col)
+        np.testing.assert_allclose(
+            got.summary["monetary_value"], ref.rfm["monetary_value"], rtol=1e-14
+        )
+        assert got.summary.attrs["time_unit"] == ref.rfm.attrs["time_unit"]
+        assert got.policy == ref.policy and got.policy["customers_only_zero_value"] > 0
+        assert [str(w.message) for w in w_got] == [str(w.message) for w in w_ref]
+        assert (got.calibration_end, got.holdout_end) == (ref.calibration_end, ref.holdout_end)
+        if ref.holdout is not None:
+            pd.testing.assert_frame_equal(ref.holdout, got.holdout, check_dtype=False, rtol=1e-13)
+    with pytest.raises(InputError, match="on or after the last transaction"):
+        ltv_rfm(path, calibration_end="2030-01-01", engine="duckdb")
+
+
 @pytest.mark.parametrize("segment", [None, "acq_channel"])
 def test_cohorts_equal_the_pandas_matrix(growth, segment):
     for fmt in ("csv", "parquet"):
@@ -732,3 +778,37 @@ def test_growth_cohorts_cli_on_every_engine(growth, tmp_path):
         "events before the user's signup_ts" in messages["duckdb"]
         and "rows 9" in messages["duckdb"]
     )
+
+
+@pytest.mark.slow  # two small NUTS fits
+def test_ltv_fit_cli_aggregates_the_log_on_the_engine(tmp_path):
+    """`bayes ltv fit --transactions ... --engine duckdb` fits the RFM rows the engine built:
+    the same customers, frequency, recency and T as the pandas path (spend to ~1e-14, exact
+    decimal sums against float ones), the same holdout counts; the GLM comparison is said to
+    need --engine pandas."""
+    import json
+
+    from bayes.cli import main
+    from bayes.growth.data import write_growth_files
+
+    g = write_growth_files(tmp_path / "data", 300, seed=5, fmt="parquet", block_users=150)
+    tx = pd.read_parquet(g["orders"])
+    tx.loc[::29, "amount"] = -2.0  # refunds: dropped by the monetary policy on both
+    tx.to_parquet(g["orders"], index=False)
+    draws = ["--draws", "30", "--tune", "60", "--chains", "2", "--predict-draws", "10"]
+    out = {}
+    for engine in ("pandas", "duckdb"):
+        out[engine] = tmp_path / engine
+        argv = ["ltv", "fit", "--transactions", g["orders"], "--holdout-days", 60]
+        argv += ["--engine", engine, "--seed", 3, "--out", out[engine], *draws]
+        with pytest.warns(UserWarning, match="monetary policy"):  # the same on both
+            assert main([str(a) for a in argv]) == 0
+    a, b = (pd.read_csv(out[e] / "ltv.csv") for e in ("pandas", "duckdb"))
+    assert list(a["customer_id"]) == list(b["customer_id"])
+    for col in ("frequency", "recency", "T", "spend_frequency", "holdout_actual"):
+        np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+    np.testing.assert_allclose(a["monetary_value"], b["monetary_value"], rtol=1e-13)
+    sa, sb = (json.loads((out[e] / "summary.json").read_text()) for e in ("pandas", "duckdb"))
+    assert sa["monetary_policy"] == sb["monetary_policy"]
+    assert sb["monetary_policy"]["negative_rows_dropped"] > 0
+    assert sb["holdout"]["survival_glm"].startswith("not run: the log was aggregated")

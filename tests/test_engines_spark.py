@@ -87,6 +87,14 @@ def test_spark_rfm_and_cohorts_equal_pandas(spark, tmp_path):
     ref = retention_matrix(g["users"], g["events"], segment="device", engine="pandas")
     got = retention_matrix(g["users"], g["events"], segment="device", engine=SPARK)
     pd.testing.assert_frame_equal(ref, got)
+    # the LTV inputs (monetary policy, holdout): Spark's exact sums equal DuckDB's
+    from bayes.engines.growth import ltv_rfm
+
+    duck = ltv_rfm(g["orders"], holdout_days=30, engine="duckdb")
+    spark_ = ltv_rfm(g["orders"], holdout_days=30, engine=SPARK)
+    pd.testing.assert_frame_equal(duck.summary, spark_.summary, check_exact=True)
+    pd.testing.assert_frame_equal(duck.holdout, spark_.holdout, check_exact=True)
+    assert duck.policy == spark_.policy
 
 
 def test_spark_errors_name_file_column_and_count(spark, tmp_path):

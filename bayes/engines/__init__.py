@@ -138,14 +138,21 @@ _MASTER_HELP = (
 )
 
 
-def add_engine_flags(parser: argparse.ArgumentParser) -> None:
+def add_engine_flags(
+    parser: argparse.ArgumentParser, *, default: str = DEFAULT_ENGINE, note: str = ""
+) -> None:
     """Declare ``--engine duckdb|spark|pandas`` and ``--spark-master URL`` on a command and run
-    the command inside :func:`use_engine`. Call it after ``parser.set_defaults(func=...)``."""
+    the command inside :func:`use_engine`. Call it after ``parser.set_defaults(func=...)``;
+    ``default`` is the command's engine, ``note`` is added to the help."""
     func = parser.get_default("func")
     if func is None:
         raise RuntimeError("add_engine_flags: call it after parser.set_defaults(func=...)")
+    if default not in ENGINES:
+        raise ValueError(f"unknown engine {default!r}; use one of {list(ENGINES)}")
     g = parser.add_argument_group("aggregation engine")
-    g.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help=_ENGINE_HELP)
+    text = _ENGINE_HELP.replace("duckdb (default; ", "duckdb (")
+    text = text.replace(f"{default} (", f"{default} (default; ", 1) + note
+    g.add_argument("--engine", choices=ENGINES, default=default, help=text)
     g.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER, metavar="URL", help=_MASTER_HELP)
 
     @functools.wraps(func)

@@ -22,6 +22,7 @@ model compresses those again to unique ``(frequency, recency, T)`` rows.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
 
-__all__ = ["retention_matrix", "rfm_summary"]
+__all__ = ["LTVInputs", "ltv_rfm", "retention_matrix", "rfm_summary"]
 
 _DAY_US = 86_400 * 10**6
 _WEEK_US = 7 * _DAY_US
@@ -83,7 +84,9 @@ def _tx_select(cols: dict):
     return select
 
 
-def _tx_checks(cols: dict) -> tuple[Check, ...]:
+def _tx_checks(cols: dict, *, refunds: bool = False) -> tuple[Check, ...]:
+    """The transactions' checks; ``refunds``: negative amounts are allowed (the LTV monetary
+    policy drops them), as :func:`bayes.ltv.data.load_transactions`."""
     out = [
         Check("id_missing", cols["id"], "id_missing", _MISSING),
         Check("date_missing", cols["date"], "date_missing", _MISSING),
@@ -105,7 +108,11 @@ def _tx_checks(cols: dict) -> tuple[Check, ...]:
                 "expected numbers, found non-numeric values such as {first!r}",
                 values="amount_raw",
             ),
-            Check("amount_negative", a, "amount_value < 0", "values below the minimum 0"),
+            *(
+                []
+                if refunds
+                else [Check("amount_negative", a, "amount_value < 0", "values below the minimum 0")]
+            ),
             Check(
                 "amount_infinite",
                 a,
@@ -303,6 +310,261 @@ def _last_us(db, tx: str) -> int:
 
 def _day_of(us: int):
     return pd.Timestamp(us * 1000).date()
+
+
+# ----------------------------------------------------------------------------- LTV inputs
+
+
+@dataclass
+class LTVInputs:
+    """What :func:`bayes.ltv.workflow.prepare_rfm` builds from a transaction log, aggregated
+    by an engine: the RFM ``summary`` (with ``monetary_value`` and ``spend_frequency`` under
+    the monetary policy; ``attrs["time_unit"]``), the ``holdout`` columns, the ``policy``
+    report and the calibration and holdout ends (naive UTC) when split."""
+
+    summary: pd.DataFrame
+    holdout: pd.DataFrame | None = None
+    policy: dict = field(default_factory=dict)
+    calibration_end: pd.Timestamp | None = None
+    holdout_end: pd.Timestamp | None = None
+
+
+def _naive(us: int) -> pd.Timestamp:
+    return pd.Timestamp(int(us) * 1000)
+
+
+def _ltv_sql(tx: str, amount: bool, *, period: str, spend: str) -> str:
+    """Per customer, in one scan: the purchase days of the ``period`` rows (``n_days``,
+    ``first_day``, ``last_day``), the positive-value repeat days of the ``spend`` rows and
+    their spend (exact sums), and the monetary policy's counts over every row."""
+    day = _floor_div("us", _DAY_US)
+    if not amount:
+        return f"""
+    WITH days AS (
+      SELECT customer_id, {day} AS day, count(*) FILTER (WHERE {period}) AS n
+      FROM ({tx}) v GROUP BY customer_id, {day}
+    )
+    SELECT CAST(customer_id AS STRING) AS customer_id,
+      count(*) FILTER (WHERE n > 0) AS n_days, min(day) FILTER (WHERE n > 0) AS first_day,
+      max(day) FILTER (WHERE n > 0) AS last_day, true AS kept
+    FROM days GROUP BY customer_id ORDER BY 1"""
+    keep = "amount_value >= 0"  # refunds (negative amounts) are not purchases
+    return f"""
+    WITH days AS (
+      SELECT customer_id, {day} AS day,
+        count(*) FILTER (WHERE {keep} AND {period}) AS n,
+        count(*) FILTER (WHERE {keep} AND {spend}) AS s_n,
+        sum(amount) FILTER (WHERE {keep} AND {spend}) AS s_amount,
+        count(*) FILTER (WHERE {keep}) AS n_kept,
+        count(*) FILTER (WHERE amount_value = 0) AS n_zero,
+        count(*) FILTER (WHERE amount_value < 0) AS n_negative,
+        max(amount_value) FILTER (WHERE {keep}) AS max_amount
+      FROM ({tx}) v GROUP BY customer_id, {day}
+    ),
+    cust AS (
+      SELECT customer_id,
+        count(*) FILTER (WHERE n > 0) AS n_days,
+        min(day) FILTER (WHERE n > 0) AS first_day,
+        max(day) FILTER (WHERE n > 0) AS last_day,
+        count(*) FILTER (WHERE s_n > 0 AND s_amount > 0) AS positive_days,
+        sum(s_amount) FILTER (WHERE s_n > 0 AND s_amount > 0) AS positive_spend,
+        min_by(s_amount, day) FILTER (WHERE s_n > 0) AS first_spend,
+        sum(n_negative) AS n_negative, sum(n_zero) AS n_zero,
+        min_by(n_zero, day) FILTER (WHERE n_kept > 0) AS n_zero_first_day,
+        count(*) FILTER (WHERE n_kept > 0) > 0 AS kept,
+        max(max_amount) AS max_amount
+      FROM days GROUP BY customer_id
+    )
+    SELECT CAST(customer_id AS STRING) AS customer_id, n_days, first_day, last_day,
+      positive_days - CASE WHEN first_spend > 0 THEN 1 ELSE 0 END AS spend_frequency,
+      CAST(coalesce(positive_spend, 0)
+           - CASE WHEN first_spend > 0 THEN first_spend ELSE 0 END AS DOUBLE) AS repeat_spend,
+      n_negative, n_zero, n_zero_first_day, kept, max_amount
+    FROM cust ORDER BY 1"""
+
+
+def ltv_rfm(
+    transactions,
+    *,
+    time_unit: str = "W",
+    observation_end=None,
+    calibration_end=None,
+    holdout_end=None,
+    holdout_days: int | None = None,
+    engine: str | EngineSpec | None = None,
+) -> LTVInputs:
+    """:func:`bayes.ltv.workflow.prepare_rfm`'s RFM from a transaction log on a SQL engine:
+    the checks of :func:`bayes.ltv.data.load_transactions`, the monetary policy of
+    :func:`bayes.ltv.data.apply_monetary_policy` (refunds dropped, free orders counted as
+    purchases without spend; the same report and warning), lifetimes' RFM in ``time_unit``
+    (D, W or M) as :func:`bayes.ltv.data.rfm_summary`, and the holdout split
+    (``calibration_end``/``holdout_end`` or the last ``holdout_days``).
+
+    Frequency, recency, T and the counts are exact; spends are summed as ``DECIMAL(38, 10)``
+    (lifetimes sums floats: ``monetary_value`` agrees to ~1e-15 relative)."""
+
+    from bayes.ltv.data import pick_column, warn_monetary_policy
+    from models.ltv.units import canonical_unit, days_per_unit
+
+    unit = canonical_unit(time_unit)
+    per = days_per_unit(unit)
+    spec = resolve_engine(engine)
+    if spec.name == "pandas":
+        raise ValueError("ltv_rfm runs on a SQL engine; pandas is bayes.ltv.workflow itself")
+    d = DIALECTS[spec.name]
+    src = source_of(transactions, what="transactions")
+    with connect(spec) as db:
+        columns = db.view(_TX, src)
+        cols = {
+            "id": pick_column(columns, _ID_NAMES, "customer id", src.label),
+            "date": pick_column(columns, _DATE_NAMES, "date", src.label),
+            "amount": pick_column(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
+        }
+        cols["date_text"] = cols["date"] in db.text_columns[_TX]
+        amount = cols["amount"] is not None
+        table = Table(src, _TX, _tx_select(cols))
+        checks = _tx_checks(cols, refunds=True)
+        tx = table.sql(d)
+        keep = "amount_value >= 0" if amount else "true"
+        stats = db.arrow(
+            f"SELECT count(*) AS n, bool_or({_bad_tx(checks)}) AS bad, "
+            f"max(us) FILTER (WHERE {keep}) AS last_us, "
+            f"min(us) FILTER (WHERE {keep}) AS first_us, "
+            + (f"count(*) FILTER (WHERE {keep} AND amount_value = 0)" if amount else "0")
+            + f" AS n_zero FROM ({tx}) v"
+        ).to_pylist()[0]
+        if stats["n"] == 0:
+            raise InputError("the table is empty (no data rows)", source=src.label)
+        if stats["bad"]:
+            validate(db, d, table, checks)
+            raise AssertionError("the LTV query flagged rows that no check names")
+        if stats["last_us"] is None:
+            raise InputError(
+                "no purchases left: every amount is negative (refunds are not purchases)",
+                source=src.label,
+                column="amount",
+            )
+        last = _naive(stats["last_us"])
+        cal = hold = None
+        if holdout_days is not None:
+            if calibration_end is not None:
+                raise InputError("give --calibration-end or --holdout-days, not both")
+            calibration_end = last.floor("D") - pd.Timedelta(days=int(holdout_days))
+            holdout_end = last
+        if calibration_end is not None:
+            cal = _naive(_us(calibration_end))
+            hold = _naive(_us(holdout_end)) if holdout_end is not None else last
+            if cal >= last:
+                raise InputError(
+                    f"the calibration end {cal.date()} is on or after the last transaction "
+                    f"{last.date()}: nothing is left to hold out",
+                    source=src.label,
+                )
+            if not hold > cal:
+                raise InputError(
+                    f"the holdout end {hold.date()} must be after the calibration end {cal.date()}",
+                    source=src.label,
+                )
+            if _us(cal) < stats["first_us"]:
+                raise InputError(
+                    f"no transactions on or before the calibration end {cal.date()} "
+                    f"(the log starts {_naive(stats['first_us']).date()})",
+                    source=src.label,
+                )
+            end_us, end_day = _us(cal), _us(cal) // _DAY_US
+            period = spend = f"us <= {end_us}"
+        else:
+            end = _naive(_us(observation_end)) if observation_end is not None else last
+            end_us, end_day = _us(end), _us(end) // _DAY_US
+            if stats["first_us"] // _DAY_US > end_day:
+                raise InputError(f"no transactions on or before {end.date()}", source=src.label)
+            # lifetimes counts whole days; the spend of free-order logs counts up to the time
+            period = f"{_floor_div('us', _DAY_US)} <= {end_day}"
+            spend = f"us <= {end_us}" if stats["n_zero"] else period
+        got = db.arrow(_ltv_sql(tx, amount, period=period, spend=spend))
+        held = None
+        if cal is not None:
+            held = _frame(
+                db.arrow(
+                    _holdout_sql(f"SELECT * FROM ({tx}) w WHERE {keep}", cols, _us(cal), _us(hold))
+                )
+            )
+    if held is not None and held.empty:
+        raise InputError(
+            "no transactions after the calibration end and up to the holdout end "
+            f"({cal.date()} .. {hold.date()})",
+            source=src.label,
+        )
+    policy = _policy_report(got, amount)
+    if amount:
+        warn_monetary_policy(policy, src.label)
+    summary = _ltv_frame(got, end_day, per, amount)
+    summary.attrs["time_unit"] = unit
+    holdout = None
+    if cal is not None:
+        holdout = held.reindex(summary.index).fillna(0.0).astype(float)
+        holdout["duration_holdout"] = (hold.floor("D") - cal.floor("D")).days / per
+        holdout.index = holdout.index.rename("customer_id")
+    return LTVInputs(summary, holdout, policy, cal, hold)
+
+
+def _policy_report(got, amount: bool) -> dict:
+    """:func:`bayes.ltv.data.apply_monetary_policy`'s report from the per-customer counts."""
+    report = {
+        "negative_rows_dropped": 0,
+        "zero_value_rows": 0,
+        "zero_value_first_purchase_rows": 0,
+        "customers_only_zero_value": 0,
+        "customers_dropped": 0,
+    }
+    if not amount:
+        return report
+    kept = np.asarray(got.column("kept").to_numpy(zero_copy_only=False), bool)
+
+    def total(name, mask=None):
+        v = got.column(name).to_numpy(zero_copy_only=False)
+        v = np.nan_to_num(np.asarray(v, float)) if mask is None else np.asarray(v, float)[mask]
+        return int(np.nansum(v))
+
+    report.update(
+        negative_rows_dropped=total("n_negative"),
+        zero_value_rows=total("n_zero"),
+        zero_value_first_purchase_rows=total("n_zero_first_day", kept),
+        customers_only_zero_value=int(
+            (
+                np.asarray(got.column("max_amount").to_numpy(zero_copy_only=False), float)[kept]
+                == 0
+            ).sum()
+        ),
+        customers_dropped=int((~kept).sum()),
+    )
+    return report
+
+
+def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
+    """:func:`bayes.ltv.data.rfm_summary`'s columns for the customers with a purchase day in
+    the period, durations in units of ``per`` days."""
+    import pyarrow.compute as pc
+
+    got = got.filter(pc.greater(got.column("n_days"), 0))
+    n_days = got.column("n_days").to_numpy().astype(np.int64)
+    first = got.column("first_day").to_numpy().astype(np.int64)
+    last = got.column("last_day").to_numpy().astype(np.int64)
+    out = {
+        "frequency": (n_days - 1).astype(float),
+        "recency": (last - first).astype(float) / per,
+        "T": (end_day - first).astype(float) / per,
+    }
+    if amount:
+        k = got.column("spend_frequency").to_numpy(zero_copy_only=False).astype(float)
+        spend = got.column("repeat_spend").to_numpy(zero_copy_only=False).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["monetary_value"] = np.where(k > 0, spend / k, 0.0)
+        out["spend_frequency"] = k
+    index = pd.Index(
+        got.column("customer_id").to_numpy(zero_copy_only=False), dtype=object, name="customer_id"
+    )
+    return pd.DataFrame(out, index=index)
 
 
 # ----------------------------------------------------------------------------- cohorts

@@ -18,6 +18,7 @@ from bayes.cliargs import (
     int_range,
     sampler_from_args,
 )
+from bayes.engines import add_engine_flags
 from bayes.io import InputError, dumps
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -31,6 +32,8 @@ examples:
   bayes ltv fit --transactions data/growth/orders.csv --holdout-days 60 --out fit/growth
   bayes ltv fit --transactions data/growth/orders.csv --customers data/growth/users.csv \\
       --segment country --out fit/by-country
+  bayes ltv fit --transactions 'lake/orders/*.parquet' --engine duckdb --holdout-days 60 \\
+      --out fit/big                       # the RFM aggregated by DuckDB, out of core
   bayes ltv fit --rfm rfm.csv --time-unit D --out fit/rfm
   bayes ltv fit --dataset cdnow --show-priors
 
@@ -150,6 +153,13 @@ def register(sub) -> None:
     add_json_flag(fit, "summary.json")
     add_progress_flag(fit)
     fit.set_defaults(func=_cmd_fit)
+    add_engine_flags(
+        fit,
+        default="pandas",
+        note=". For --transactions: duckdb/spark aggregate the log to RFM rows without loading "
+        "it (same checks, monetary policy and holdout; the survival/GLM holdout comparison "
+        "needs the rows: pandas)",
+    )
 
 
 def _model_config(args):
@@ -207,7 +217,11 @@ def _inputs(args):
         else:
             rfm = D.cdnow_summary()
     elif args.transactions:
-        tx = D.load_transactions(args.transactions)
+        from bayes.engines import resolve_engine
+
+        # a SQL engine aggregates the log itself (prepare_rfm takes the path)
+        on_engine = resolve_engine(None).name != "pandas"
+        tx = str(args.transactions) if on_engine else D.load_transactions(args.transactions)
         source = {"path": str(args.transactions)}
         if args.segment:
             if not args.customers:

@@ -49,6 +49,7 @@ __all__ = [
     "read_rfm",
     "rfm_summary",
     "validate_rfm",
+    "warn_monetary_policy",
 ]
 
 ID_NAMES = ("customer_id", "user_id", "id")
@@ -148,26 +149,35 @@ def apply_monetary_policy(
             source=src,
             column="amount",
         )
-    if warn and (neg.any() or zero.any()):
-        parts = []
-        if neg.any():
-            parts.append(
-                f"{report['negative_rows_dropped']:,} rows with a negative amount are refunds, "
-                f"not purchases: dropped ({report['customers_dropped']:,} customers had nothing "
-                "else)"
-            )
-        if zero.any():
-            parts.append(
-                f"{report['zero_value_rows']:,} zero-value orders "
-                f"({report['zero_value_first_purchase_rows']:,} on a first purchase day) count "
-                "as purchases without spend; "
-                f"{report['customers_only_zero_value']:,} customers have only free orders and get "
-                "the population's expected spend"
-            )
-        warnings.warn(
-            f"{src}: monetary policy: " + "; ".join(parts), MonetaryPolicyWarning, stacklevel=2
-        )
+    if warn:
+        warn_monetary_policy(report, src, stacklevel=2)
     return kept, report
+
+
+def warn_monetary_policy(report: dict, source: str, *, stacklevel: int = 2) -> None:
+    """The :class:`MonetaryPolicyWarning` saying what :func:`apply_monetary_policy` did (its
+    ``report``), when it touched anything (also used by the engines' LTV aggregation)."""
+    parts = []
+    if report["negative_rows_dropped"]:
+        parts.append(
+            f"{report['negative_rows_dropped']:,} rows with a negative amount are refunds, "
+            f"not purchases: dropped ({report['customers_dropped']:,} customers had nothing "
+            "else)"
+        )
+    if report["zero_value_rows"]:
+        parts.append(
+            f"{report['zero_value_rows']:,} zero-value orders "
+            f"({report['zero_value_first_purchase_rows']:,} on a first purchase day) count "
+            "as purchases without spend; "
+            f"{report['customers_only_zero_value']:,} customers have only free orders and get "
+            "the population's expected spend"
+        )
+    if parts:
+        warnings.warn(
+            f"{source}: monetary policy: " + "; ".join(parts),
+            MonetaryPolicyWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _positive_repeat_spend(tx: pd.DataFrame, end) -> pd.DataFrame:

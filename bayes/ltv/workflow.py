@@ -78,7 +78,11 @@ def prepare_rfm(
 ) -> Prepared:
     """RFM from a transaction log (validated by :func:`bayes.ltv.data.load_transactions`) or
     an RFM frame (validated by :func:`bayes.ltv.data.validate_rfm`), with segments joined by
-    customer. ``holdout_days`` holds out the last days of the log (the seed's 60-day holdout)."""
+    customer. ``holdout_days`` holds out the last days of the log (the seed's 60-day holdout).
+
+    ``transactions`` may also be a path: the log is then aggregated by the active engine
+    (:func:`bayes.engines.growth.ltv_rfm`: the same checks, monetary policy, RFM and holdout,
+    never loaded into memory); ``Prepared.transactions`` is then None."""
     if (transactions is None) == (rfm is None):
         raise InputError("give either a transaction log or an RFM summary")
     if rfm is not None:
@@ -94,6 +98,22 @@ def prepare_rfm(
             raise InputError(f"this RFM summary is in {stated}s, not {unit}s")
         out.attrs["time_unit"] = unit
         prepared = Prepared(out)
+    elif not isinstance(transactions, pd.DataFrame):
+        # a path (file, glob, folder, data-lake URI): aggregated by the active engine
+        # (bayes.engines, --engine duckdb|spark) without loading the log
+        from bayes.engines.growth import ltv_rfm
+
+        got = ltv_rfm(
+            transactions,
+            time_unit=time_unit or "W",
+            observation_end=observation_end,
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            holdout_days=holdout_days,
+        )
+        prepared = Prepared(
+            got.summary, got.holdout, got.policy, None, got.calibration_end, got.holdout_end
+        )
     else:
         time_unit = time_unit or "W"
         src = transactions.attrs.get("source", "<transactions>")
@@ -331,7 +351,12 @@ def run_ltv(
                 columns={"actual": "holdout_actual", "predicted": "holdout_predicted"}
             )
         )
-        if glm and prepared.transactions is not None:
+        if glm and prepared.transactions is None:
+            summary["holdout"]["survival_glm"] = (
+                "not run: the log was aggregated by an engine (the GLM needs its rows: "
+                "--engine pandas)"
+            )
+        elif glm:
             try:
                 g = glm_holdout_predictions(
                     prepared.transactions,
