@@ -8,6 +8,7 @@ themselves are pinned by hand-computed expectations, not by one engine against a
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -747,18 +748,28 @@ def _cli(*argv) -> subprocess.CompletedProcess:
     )
 
 
-def test_growth_cohorts_cli_on_every_engine(growth, tmp_path):
-    """`bayes growth cohorts --engine pandas|duckdb` writes the same retention file; the
-    engine refuses events before a signup as the pandas loader does."""
+def test_growth_cohorts_cli_on_every_engine(growth, tmp_path, capsys):
+    """`bayes growth cohorts --engine pandas|duckdb` writes the same retention file and says
+    which engine counted; the engine refuses events before a signup as the pandas loader."""
+    from bayes.cli import main
+
+    def run(*argv):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        return code, capsys.readouterr()
+
     data = Path(growth["csv"]["users"]).parent
     out = {}
     for engine in ("pandas", "duckdb"):
         out[engine] = tmp_path / engine
-        run = _cli(
+        code, cap = run(
             "growth", "cohorts", "--data", data, "--segment", "device", "--max-weeks", 6,
-            "--engine", engine, "--out", out[engine],
+            "--engine", engine, "--out", out[engine], "--json",
         )  # fmt: skip
-        assert run.returncode == 0, run.stderr
+        assert code == 0, cap.err
+        assert json.loads(cap.out)["engine"] == engine
     files = {e: (folder / "retention.csv").read_bytes() for e, folder in out.items()}
     assert files["pandas"] == files["duckdb"]
     events = pd.read_csv(growth["csv"]["events"])
@@ -767,17 +778,15 @@ def test_growth_cohorts_cli_on_every_engine(growth, tmp_path):
     events.to_csv(bad, index=False)
     messages = {}
     for engine in ("pandas", "duckdb"):
-        run = _cli(
+        code, cap = run(
             "growth", "cohorts", "--users", growth["csv"]["users"], "--events", bad,
             "--engine", engine,
         )  # fmt: skip
-        assert run.returncode == 2
-        messages[engine] = run.stderr
+        assert code == 2
+        messages[engine] = cap.err
     assert messages["pandas"] == messages["duckdb"]
-    assert (
-        "events before the user's signup_ts" in messages["duckdb"]
-        and "rows 9" in messages["duckdb"]
-    )
+    assert "events before the user's signup_ts" in messages["duckdb"]
+    assert "rows 9" in messages["duckdb"]
 
 
 @pytest.mark.slow  # two small NUTS fits
@@ -812,3 +821,4 @@ def test_ltv_fit_cli_aggregates_the_log_on_the_engine(tmp_path):
     assert sa["monetary_policy"] == sb["monetary_policy"]
     assert sb["monetary_policy"]["negative_rows_dropped"] > 0
     assert sb["holdout"]["survival_glm"].startswith("not run: the log was aggregated")
+    assert (sa["source"]["engine"], sb["source"]["engine"]) == ("pandas", "duckdb")

@@ -178,6 +178,7 @@ def _read(args):
 
 
 def _cmd_cohorts(args) -> int:
+    from bayes.engines import resolve_engine
     from bayes.engines import retention_matrix as engine_retention_matrix
     from bayes.growth.cohorts import plot_retention
     from bayes.io import save_figure, write_table
@@ -196,7 +197,8 @@ def _cmd_cohorts(args) -> int:
             write_table(m, staging / "retention.csv")
             save_figure(plot_retention(m, args.segment), staging / "retention.png")
     if args.json:
-        print(dumps({"segment": args.segment, "rows": m}))
+        engine = resolve_engine(None).label  # which engine counted the sessions
+        print(dumps({"segment": args.segment, "engine": engine, "rows": m}))
     else:
         print(m.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0

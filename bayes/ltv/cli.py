@@ -220,9 +220,10 @@ def _inputs(args):
         from bayes.engines import resolve_engine
 
         # a SQL engine aggregates the log itself (prepare_rfm takes the path)
-        on_engine = resolve_engine(None).name != "pandas"
+        engine = resolve_engine(None)
+        on_engine = engine.name != "pandas"
         tx = str(args.transactions) if on_engine else D.load_transactions(args.transactions)
-        source = {"path": str(args.transactions)}
+        source = {"path": str(args.transactions), "engine": engine.label}
         if args.segment:
             if not args.customers:
                 raise InputError("--segment with --transactions needs --customers FILE")

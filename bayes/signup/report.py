@@ -134,6 +134,7 @@ def demo_section(ctx) -> Section:
             "events (raw / unique per msg_id and type)": f"{eb.info['n_events']:,} / "
             f"{eb.info['n_unique_events']:,}",
             "(email, topic) pairs": f"{eb.info['n_pairs']:,}",
+            "aggregation engine (events -> pairs)": eb.info["engine"],
             "audience (goal new, top-N per topic)": f"{len(eb.audience):,}",
             "expected signups, seed EB": f"{ex_eb['expected_signups']:.2f}",
             "expected signups, hierarchical (90% CI)": f"{ex_h['expected_signups']:.2f} "
@@ -172,6 +173,7 @@ def demo_section(ctx) -> Section:
     sec.text(f"Posterior with prior, predictive checks and diagnostics: {nc.name}")
     sec.file("posterior", nc)
     sec.summary.update(
+        engine=eb.info["engine"],  # which engine aggregated the events (bayes.engines)
         expected_signups_eb=float(ex_eb["expected_signups"]),
         expected_signups_hierarchical=float(ex_h["expected_signups"]),
         backtest=bt.comparison(),
