@@ -748,8 +748,8 @@ def _cli(*argv) -> subprocess.CompletedProcess:
     )
 
 
-def test_growth_cohorts_cli_on_every_engine(growth, tmp_path, capsys):
-    """`bayes growth cohorts --engine pandas|duckdb` writes the same retention file and says
+def test_growth_cli_on_every_engine(growth, tmp_path, capsys):
+    """`bayes growth cohorts|survival --engine pandas|duckdb` write the same files and say
     which engine counted; the engine refuses events before a signup as the pandas loader."""
     from bayes.cli import main
 
@@ -772,21 +772,33 @@ def test_growth_cohorts_cli_on_every_engine(growth, tmp_path, capsys):
         assert json.loads(cap.out)["engine"] == engine
     files = {e: (folder / "retention.csv").read_bytes() for e, folder in out.items()}
     assert files["pandas"] == files["duckdb"]
+    for engine in ("pandas", "duckdb"):
+        code, cap = run(
+            "growth", "survival", "--data", data, "--cohort", "week", "--churn-days", 21,
+            "--engine", engine, "--out", out[engine] / "survival", "--json",
+        )  # fmt: skip
+        assert code == 0, cap.err
+        assert json.loads(cap.out)["engine"] == engine
+    tables = ("survival.csv", "survival_at.csv", "seasonality_weekday.csv", "seasonality_month.csv")
+    for name in tables:
+        a, b = ((out[e] / "survival" / name).read_bytes() for e in ("pandas", "duckdb"))
+        assert a == b, name
     events = pd.read_csv(growth["csv"]["events"])
     events.loc[7, "event_ts"] = "2000-01-01T00:00:00Z"
     bad = tmp_path / "events.csv"
     events.to_csv(bad, index=False)
     messages = {}
-    for engine in ("pandas", "duckdb"):
+    for engine, verb in (("pandas", "cohorts"), ("duckdb", "cohorts"), ("duckdb", "survival")):
+        orders = ["--orders", growth["csv"]["orders"]] if verb == "survival" else []
         code, cap = run(
-            "growth", "cohorts", "--users", growth["csv"]["users"], "--events", bad,
+            "growth", verb, "--users", growth["csv"]["users"], "--events", bad, *orders,
             "--engine", engine,
         )  # fmt: skip
         assert code == 2
-        messages[engine] = cap.err
-    assert messages["pandas"] == messages["duckdb"]
-    assert "events before the user's signup_ts" in messages["duckdb"]
-    assert "rows 9" in messages["duckdb"]
+        messages[engine, verb] = cap.err
+    assert len(set(messages.values())) == 1
+    assert "events before the user's signup_ts" in messages["duckdb", "survival"]
+    assert "rows 9" in messages["duckdb", "survival"]
 
 
 @pytest.mark.slow  # two small NUTS fits

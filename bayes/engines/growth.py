@@ -33,7 +33,14 @@ from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
 
-__all__ = ["LTVInputs", "ltv_rfm", "retention_matrix", "rfm_summary"]
+__all__ = [
+    "LTVInputs",
+    "activity_lifetimes",
+    "ltv_rfm",
+    "retention_matrix",
+    "rfm_summary",
+    "seasonality_counts",
+]
 
 _DAY_US = 86_400 * 10**6
 _WEEK_US = 7 * _DAY_US
@@ -712,16 +719,7 @@ def retention_matrix(
         need = ["user_id", "signup_ts"] + ([segment] if segment else [])
         require_columns(db.view(_USERS, usrc), need, usrc.label)
         require_columns(db.view(_EVENTS, esrc), ["user_id", "event_ts", "event_type"], esrc.label)
-        ut = Table(usrc, _USERS, _users_select(segment, "signup_ts" in db.text_columns[_USERS]))
-        et = Table(
-            esrc,
-            _EVENTS,
-            functools.partial(
-                _events_select,
-                ts_text="event_ts" in db.text_columns[_EVENTS],
-                signup_text="signup_ts" in db.text_columns[_USERS],
-            ),
-        )
+        ut, et = _growth_tables(db, usrc, esrc, segment)
         validate(db, d, ut, _user_checks(segment))
         stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
         got = db.arrow(_cohort_sql(d, ut.sql(d), et.sql(d), segment, max_weeks)).to_pandas()
@@ -765,3 +763,153 @@ def _shape_matrix(got: pd.DataFrame, segment, max_weeks: int, as_of: pd.Timestam
         len(out.columns) - len(weeks), "cohort_size", sizes["cohort_size"].to_numpy(np.int64)
     )
     return out
+
+
+# ----------------------------------------------------------------------------- survival
+
+
+def activity_lifetimes(
+    users,
+    events,
+    *,
+    as_of=None,
+    churn_days: int = 28,
+    cohort: str = "month",
+    engine: str | EngineSpec | None = None,
+) -> pd.DataFrame:
+    """:func:`bayes.growth.survival.activity_lifetimes` (one row per user: ``cohort``,
+    ``lifetime_days``, ``churned``) with the per-user last session counted by an engine
+    straight from the users and events files; the rows are then shaped by the reference's
+    :func:`~bayes.growth.survival.lifetimes_table`. Users are in ``user_id`` order."""
+    from bayes.growth.survival import activity_lifetimes as reference
+    from bayes.growth.survival import lifetimes_table
+
+    if churn_days <= 0:
+        raise InputError(f"churn_days must be positive, got {churn_days}")
+    in_memory = isinstance(users, pd.DataFrame) and isinstance(events, pd.DataFrame)
+    spec = resolve_engine(engine, in_memory=in_memory)
+    if spec.name == "pandas":
+        from bayes.growth.data import read_events, read_users
+
+        u = users if isinstance(users, pd.DataFrame) else read_users(users)
+        e = events if isinstance(events, pd.DataFrame) else read_events(events)
+        return reference(u, e, as_of=as_of, churn_days=churn_days, cohort=cohort)
+    column = None if cohort in ("month", "week") else cohort
+    d = DIALECTS[spec.name]
+    usrc, esrc = source_of(users, what="users"), source_of(events, what="events")
+    with connect(spec) as db:
+        found = db.view(_USERS, usrc)
+        if column is not None and column not in found:
+            raise InputError(f"unknown cohort {cohort!r}; use month, week or a users column")
+        require_columns(found, ["user_id", "signup_ts"], usrc.label)
+        require_columns(db.view(_EVENTS, esrc), ["user_id", "event_ts", "event_type"], esrc.label)
+        ut, et = _growth_tables(db, usrc, esrc, column)
+        first = validate(db, d, ut, _user_checks(column), extra=", min(signup_us) AS first_us")
+        stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
+        if as_of is None and stats["last_us"] is None:
+            raise InputError("the events table is empty: give as_of", source=esrc.label)
+        as_of_ts = (
+            pd.Timestamp(int(stats["last_us"]) * 1000, tz="UTC") if as_of is None else _utc(as_of)
+        )
+        seg = ", u.segment" if column else ""
+        got = db.arrow(
+            f"""
+            SELECT u.user_id, u.signup_us{seg}, s.last_us
+            FROM ({ut.sql(d)}) u LEFT JOIN (
+              SELECT user_id, max(us) AS last_us FROM ({et.sql(d)}) e
+              WHERE event_type = 'session_start' AND us <= {_us(as_of_ts)}
+              GROUP BY user_id
+            ) s ON u.user_id = s.user_id
+            WHERE u.signup_us <= {_us(as_of_ts)}"""
+        )
+    if got.num_rows == 0:
+        first_signup = pd.Timestamp(int(first["first_us"]) * 1000, tz="UTC")
+        raise InputError(
+            f"--as-of {as_of_ts.date()} is before every signup "
+            f"(first {first_signup.date()}): no lifetime is observed"
+        )
+    ids = got.column("user_id").to_numpy(zero_copy_only=False)
+    try:  # the data dictionary's integer ids, as the pandas loader reads them
+        ids = ids.astype(np.int64)
+    except ValueError:
+        pass
+    got = got.take(np.argsort(ids, kind="stable"))  # user_id order
+    ids = np.sort(ids, kind="stable")
+    u = pd.DataFrame(
+        {
+            "user_id": ids,
+            "signup_ts": pd.to_datetime(got.column("signup_us").to_numpy(), unit="us", utc=True),
+        }
+    )
+    if column:
+        u[column] = got.column("segment").to_numpy(zero_copy_only=False)
+    last_us = got.column("last_us").to_numpy(zero_copy_only=False).astype(float)
+    last = pd.Series(pd.to_datetime(last_us, unit="us", utc=True)).to_numpy()
+    return lifetimes_table(u, last, as_of=as_of_ts, churn_days=churn_days, cohort=cohort)
+
+
+def seasonality_counts(orders, *, engine: str | EngineSpec | None = None):
+    """The daily counts behind :func:`bayes.growth.survival.seasonality`, by an engine:
+    ``(days, repeat_orders, first_orders)`` over every day from the first order to the last
+    (feed them to :func:`~bayes.growth.survival.seasonality_table`)."""
+    from bayes.ltv.data import pick_column
+
+    spec = resolve_engine(engine, in_memory=isinstance(orders, pd.DataFrame))
+    if spec.name == "pandas":
+        raise ValueError("seasonality_counts runs on a SQL engine; pandas is seasonality itself")
+    d = DIALECTS[spec.name]
+    src = source_of(orders, what="orders")
+    with connect(spec) as db:
+        columns = db.view(_TX, src)
+        cols = {
+            "id": pick_column(columns, ("user_id", "customer_id"), "customer id", src.label),
+            "date": pick_column(columns, ("order_ts", "date"), "date", src.label),
+            "amount": pick_column(columns, ("amount",), "amount", src.label, required=False),
+        }
+        cols["date_text"] = cols["date"] in db.text_columns[_TX]
+        table = Table(src, _TX, _tx_select(cols))
+        checks = _tx_checks(cols)
+        stats = validate(db, d, table, checks)
+        if stats["n_rows"] == 0:
+            raise InputError("the table is empty (no data rows)", source=src.label)
+        day = _floor_div("us", _DAY_US)
+        got = db.arrow(
+            f"""
+            WITH d AS (
+              SELECT customer_id, {day} AS day, count(*) AS n
+              FROM ({table.sql(d)}) v GROUP BY customer_id, {day}
+            ),
+            f AS (SELECT day, n, min(day) OVER (PARTITION BY customer_id) AS first FROM d)
+            SELECT day, coalesce(sum(n) FILTER (WHERE day > first), 0) AS repeat_orders,
+              count(*) FILTER (WHERE day = first) AS first_orders
+            FROM f GROUP BY day ORDER BY day"""
+        ).to_pandas()
+    first_day, last_day = int(got["day"].min()), int(got["day"].max())
+    span = np.arange(first_day, last_day + 1)
+    by_day = got.set_index("day").reindex(span, fill_value=0)
+    days = pd.DatetimeIndex(pd.to_datetime(span, unit="D"))
+    return (
+        days,
+        by_day["repeat_orders"].to_numpy(np.int64),
+        by_day["first_orders"].to_numpy(np.int64),
+    )
+
+
+def _utc(ts) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _growth_tables(db, usrc, esrc, segment: str | None) -> tuple[Table, Table]:
+    """The users and events as :class:`~bayes.engines.checks.Table` (views registered)."""
+    ut = Table(usrc, _USERS, _users_select(segment, "signup_ts" in db.text_columns[_USERS]))
+    et = Table(
+        esrc,
+        _EVENTS,
+        functools.partial(
+            _events_select,
+            ts_text="event_ts" in db.text_columns[_EVENTS],
+            signup_text="signup_ts" in db.text_columns[_USERS],
+        ),
+    )
+    return ut, et

@@ -118,6 +118,7 @@ def register(sub) -> None:
     )
     add_json_flag(surv, "S(7, 30, 90 days) per cohort and the seasonality tests")
     surv.set_defaults(func=_cmd_survival)
+    add_engine_flags(surv)
 
 
 def _data_flags(p) -> None:
@@ -205,26 +206,36 @@ def _cmd_cohorts(args) -> int:
 
 
 def _cmd_survival(args) -> int:
+    from bayes.engines import resolve_engine
+    from bayes.engines.growth import activity_lifetimes as engine_lifetimes
+    from bayes.engines.growth import seasonality_counts
     from bayes.growth.data import read_orders
     from bayes.growth.survival import (
         activity_lifetimes,
         plot_seasonality,
         plot_survival,
         seasonality,
+        seasonality_table,
         survival_at,
         survival_by_cohort,
     )
     from bayes.io import save_figure, write_table
 
     folder = _out(args, "growth survival")
-    users, events = _read(args)
-    orders = read_orders(_find(args.data, args.orders, "orders"))
-    life = activity_lifetimes(
-        users, events, as_of=args.as_of, churn_days=args.churn_days, cohort=args.cohort
-    )
+    kw = {"as_of": args.as_of, "churn_days": args.churn_days, "cohort": args.cohort}
+    engine = resolve_engine(None)
+    if engine.name == "pandas":
+        users, events = _read(args)
+        orders = read_orders(_find(args.data, args.orders, "orders"))
+        life = activity_lifetimes(users, events, **kw)
+        seas = {by: seasonality(orders, by=by) for by in ("weekday", "month")}
+    else:  # the per-user last session and the daily order counts come from the engine
+        users_path = _find(args.data, args.users, "users")
+        life = engine_lifetimes(users_path, _find(args.data, args.events, "events"), **kw)
+        days, repeat, first = seasonality_counts(_find(args.data, args.orders, "orders"))
+        seas = {by: seasonality_table(days, repeat, first, by=by) for by in ("weekday", "month")}
     km = survival_by_cohort(life)
     at = survival_at(km)
-    seas = {by: seasonality(orders, by=by) for by in ("weekday", "month")}
     if folder is not None:
         with folder as staging:
             write_table(km, staging / "survival.csv")
@@ -239,6 +250,7 @@ def _cmd_survival(args) -> int:
             dumps(
                 {
                     "cohort": args.cohort,
+                    "engine": engine.label,
                     "churn_days": args.churn_days,
                     "survival_at": at,
                     "seasonality": tests,

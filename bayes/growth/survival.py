@@ -28,9 +28,11 @@ from priors.spec import interval_names
 __all__ = [
     "activity_lifetimes",
     "kaplan_meier",
+    "lifetimes_table",
     "plot_seasonality",
     "plot_survival",
     "seasonality",
+    "seasonality_table",
     "survival_by_cohort",
 ]
 
@@ -120,6 +122,16 @@ def activity_lifetimes(
     sess = events[(events["event_type"] == "session_start") & (events["event_ts"] <= as_of)]
     last = sess.groupby("user_id")["event_ts"].max()
     last = last.reindex(u["user_id"]).to_numpy()
+    return lifetimes_table(u, last, as_of=as_of, churn_days=churn_days, cohort=cohort)
+
+
+def lifetimes_table(
+    u: pd.DataFrame, last, *, as_of: pd.Timestamp, churn_days: int, cohort: str
+) -> pd.DataFrame:
+    """:func:`activity_lifetimes`' rows from the users signed up by ``as_of`` (``u``:
+    ``user_id``, tz-aware ``signup_ts`` and the users columns) and each one's ``last`` session
+    up to ``as_of`` (NaT: none) — also what an engine's aggregation is shaped into
+    (:func:`bayes.engines.growth.activity_lifetimes`)."""
     signup = u["signup_ts"].to_numpy()
     last = np.where(pd.isna(last), signup, last)
     last = pd.to_datetime(last, utc=True)
@@ -194,8 +206,19 @@ def seasonality(orders: pd.DataFrame, *, by: str = "weekday", prob: float = 0.9)
     repeat = df[df["day"] > first]
     days = pd.date_range(df["day"].min(), df["day"].max(), freq="D")
     starts = df.groupby("c")["day"].min().value_counts().reindex(days, fill_value=0)
-    exposure = starts.cumsum().shift(1, fill_value=0)  # at risk from the day after the first
     counts = repeat["day"].value_counts().reindex(days, fill_value=0)
+    return seasonality_table(days, counts.to_numpy(), starts.to_numpy(), by=by, prob=prob)
+
+
+def seasonality_table(days: pd.DatetimeIndex, counts, starts, *, by: str, prob: float = 0.9):
+    """:func:`seasonality` from the daily counts over ``days`` (every day from the first order
+    to the last): ``counts`` repeat orders and ``starts`` first orders per day — also what an
+    engine counts (:func:`bayes.engines.growth.seasonality_counts`)."""
+    if by not in ("weekday", "month"):
+        raise InputError(f"by must be 'weekday' or 'month', got {by!r}")
+    starts = pd.Series(np.asarray(starts), index=days)
+    counts = pd.Series(np.asarray(counts), index=days)
+    exposure = starts.cumsum().shift(1, fill_value=0)  # at risk from the day after the first
     key = (
         pd.Index(days.dayofweek, name="group")
         if by == "weekday"
