@@ -193,6 +193,14 @@ class DuckDB:
         rel = self.con.sql(sql)
         return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
+    def batches(self, sql: str, rows: int = 1 << 20):
+        """Run ``sql``; its result as ``pyarrow.RecordBatch`` es of about ``rows`` rows, streamed
+        (the whole result never exists a second time in Arrow)."""
+        rel = self.con.sql(sql)
+        if hasattr(rel, "to_arrow_reader"):
+            return rel.to_arrow_reader(rows)
+        return rel.fetch_record_batch(rows)
+
     def numbered(self, sql: str):
         """Run ``sql`` on one thread with insertion order kept, so that ``row_number()`` over a
         CSV scan follows the file (used only to name the rows of an error)."""
@@ -312,6 +320,10 @@ class Spark:
     def arrow(self, sql: str):
         df = self.spark.sql(sql)
         return df.toArrow() if hasattr(df, "toArrow") else _arrow_of_pandas(df.toPandas())
+
+    def batches(self, sql: str, rows: int = 1 << 20):
+        """Run ``sql``; its result as ``pyarrow.RecordBatch`` es (collected by Spark first)."""
+        return iter(self.arrow(sql).to_batches(rows))
 
     def close(self) -> None:
         for name in self._views:

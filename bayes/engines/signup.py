@@ -265,47 +265,89 @@ def _ts_text(db, view: str, column: str) -> bool:
 # ----------------------------------------------------------------------------- results
 
 
-def _pairs_frame(table, topics: pd.Index) -> pd.DataFrame:
-    """The engine's pair table (sorted by e-mail, topic) as the pandas reference's frame:
-    categorical e-mail (sorted categories) and topic, int64 counts, UTC ``last_open_ts``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+class _PairColumns:
+    """The engine's pair table (sorted by e-mail, topic), collected batch by batch into the
+    pandas reference's columns: the e-mails become sorted categories as they stream by (a new
+    code wherever the e-mail changes), so the 17M e-mail strings of 100M events never sit in
+    memory as one Arrow column beside their pandas copy. Also sums ``n_unique``, takes the
+    max of ``max_us`` and notes ``bad``."""
 
-    email = table.column("email").combine_chunks()
-    if pa.types.is_large_string(email.type):
-        email = email.cast(pa.string())
-    n = len(email)
-    if n:  # sorted rows: a new code wherever the e-mail changes
-        change = pc.not_equal(email.slice(1), email.slice(0, n - 1))
-        new = np.r_[True, np.asarray(change.to_numpy(zero_copy_only=False), bool)]
-    else:
-        new = np.zeros(0, bool)
-    codes = np.cumsum(new) - 1
-    cats = pd.Index(email.filter(pa.array(new)).to_numpy(zero_copy_only=False), dtype=object)
+    _INTS = ("topic_idx", "sends", "clicks")
+    _BOOLS = ("signup_event", "signup_table", "opted_out")
 
-    def ints(name):
-        return table.column(name).to_numpy().astype(np.int64)
+    def __init__(self):
+        self.parts: dict[str, list] = {c: [] for c in (*self._INTS, *self._BOOLS, "last", "code")}
+        self.emails: list = []
+        self.previous = None
+        self.n_codes = 0
+        self.n_unique = 0
+        self.max_us = None
+        self.bad = False
 
-    def bools(name):
-        return np.asarray(table.column(name).to_numpy(zero_copy_only=False), bool)
+    def add(self, batch) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-    last = table.column("last_open_us").cast(pa.int64())
-    seen = np.asarray(last.is_valid().to_numpy(zero_copy_only=False), bool)
-    last_ns = np.where(seen, last.fill_null(0).to_numpy() * 1000, np.iinfo(np.int64).min)
-    sig_ev, sig_tab = bools("signup_event"), bools("signup_table")
-    return pd.DataFrame(
-        {
-            "email": pd.Categorical.from_codes(codes.astype(np.int64), categories=cats),
-            "topic": pd.Categorical.from_codes(ints("topic_idx"), categories=topics),
-            "sends": ints("sends"),
-            "clicks": ints("clicks"),
-            "signed_up": (sig_ev | sig_tab).astype(np.int64),
-            "signup_event": sig_ev,
-            "signup_table": sig_tab,
-            "opted_out": bools("opted_out"),
-            "last_open_ts": pd.DatetimeIndex(last_ns.view("datetime64[ns]")).tz_localize("UTC"),
-        }
-    )
+        n = batch.num_rows
+        if n == 0:
+            return
+        self.bad |= bool(pc.any(batch.column("bad")).as_py())
+        self.n_unique += int(pc.sum(batch.column("n_unique")).as_py() or 0)
+        top = pc.max(batch.column("max_us")).as_py()
+        if top is not None:
+            self.max_us = top if self.max_us is None else max(self.max_us, top)
+        email = batch.column("email")
+        if pa.types.is_large_string(email.type):
+            email = email.cast(pa.string())
+        new = np.empty(n, bool)
+        new[0] = self.previous is None or email[0].as_py() != self.previous
+        if n > 1:
+            change = pc.not_equal(email.slice(1), email.slice(0, n - 1))
+            new[1:] = np.asarray(change.to_numpy(zero_copy_only=False), bool)
+        self.parts["code"].append(self.n_codes + np.cumsum(new) - 1)
+        self.n_codes += int(new.sum())
+        self.emails.append(email.filter(pa.array(new)))
+        self.previous = email[n - 1].as_py()
+        for c in self._INTS:  # (a NULL topic is a bad input, refused before the frame)
+            self.parts[c].append(batch.column(c).fill_null(-1).to_numpy().astype(np.int64))
+        for c in self._BOOLS:
+            self.parts[c].append(
+                np.asarray(batch.column(c).fill_null(False).to_numpy(zero_copy_only=False), bool)
+            )
+        last = batch.column("last_open_us").cast(pa.int64())
+        seen = np.asarray(last.is_valid().to_numpy(zero_copy_only=False), bool)
+        self.parts["last"].append(
+            np.where(seen, last.fill_null(0).to_numpy() * 1000, np.iinfo(np.int64).min)
+        )
+
+    def frame(self, topics: pd.Index) -> pd.DataFrame:
+        """The reference's frame: categorical e-mail (sorted categories) and topic, int64
+        counts, UTC ``last_open_ts``."""
+        import pyarrow as pa
+
+        def cat(name, dtype):
+            parts = self.parts.pop(name)
+            return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+        emails = pa.concat_arrays(self.emails) if self.emails else pa.array([], pa.string())
+        cats = pd.Index(emails.to_numpy(zero_copy_only=False), dtype=object)
+        del emails, self.emails
+        sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
+        return pd.DataFrame(
+            {
+                "email": pd.Categorical.from_codes(cat("code", np.int64), categories=cats),
+                "topic": pd.Categorical.from_codes(cat("topic_idx", np.int64), categories=topics),
+                "sends": cat("sends", np.int64),
+                "clicks": cat("clicks", np.int64),
+                "signed_up": (sig_ev | sig_tab).astype(np.int64),
+                "signup_event": sig_ev,
+                "signup_table": sig_tab,
+                "opted_out": cat("opted_out", bool),
+                "last_open_ts": pd.DatetimeIndex(
+                    cat("last", np.int64).view("datetime64[ns]")
+                ).tz_localize("UTC"),
+            }
+        )
 
 
 def count_signups(
@@ -330,8 +372,6 @@ def count_signups(
     only then are the checks run (:data:`_EVENT_CHECKS`, the pandas loader's messages naming
     the file, column and rows).
     """
-    import pyarrow.compute as pc
-
     in_memory = all(x is None or isinstance(x, pd.DataFrame) for x in (events, campaigns, signups))
     spec = resolve_engine(engine, in_memory=in_memory)
     if spec.name == "pandas":
@@ -346,21 +386,21 @@ def count_signups(
         if n_rows == 0:
             raise InputError("the table is empty (no data rows)", source=ev.source.label)
         t1 = time.perf_counter()
-        table = db.arrow(
-            _pairs_sql(
-                d,
-                ts_text=_ts_text(db, _EVENTS, "event_ts"),
-                signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
-            )
+        sql = _pairs_sql(
+            d,
+            ts_text=_ts_text(db, _EVENTS, "event_ts"),
+            signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
         )
-        if pc.any(table.column("bad")).as_py():  # name the file, column, rows (as pandas)
+        collected = _PairColumns()
+        for batch in db.batches(sql):
+            collected.add(batch)
+        if collected.bad:  # name the file, column and rows, as the pandas loader does
             validate(db, d, ev, _EVENT_CHECKS)
             raise AssertionError("the counting query flagged rows that no check names")
         validate(db, d, su, _SIGNUP_CHECKS)
-    as_of_us = pc.max(table.column("max_us")).as_py()
-    n_unique = int(pc.sum(table.column("n_unique")).as_py())
-    pairs = _pairs_frame(table, camp.topics)
-    del table
+    pairs = collected.frame(camp.topics)
+    as_of_us, n_unique = collected.max_us, collected.n_unique
+    del collected
     t2 = time.perf_counter()
     sources = {"events": ev.source.label, "campaigns": camp.label}
     if signups is not None:
