@@ -1,6 +1,7 @@
-"""Growth aggregations on DuckDB or Spark: RFM rows from orders, the cohort retention matrix.
+"""Growth aggregations on DuckDB or Spark: RFM rows from orders (and the LTV fit's inputs),
+the cohort retention matrix, the survival counts.
 
-Both are defined once in SQL (:mod:`bayes.engines.sql`) and agree with the pandas references:
+Each is defined once in SQL (:mod:`bayes.engines.sql`) and agrees with its pandas reference:
 
 * :func:`rfm_summary` with lifetimes' ``summary_data_from_transaction_data`` /
   ``calibration_and_holdout_data`` as :func:`bayes.growth.ltv.rfm_summary` calls them (daily
@@ -14,8 +15,15 @@ Both are defined once in SQL (:mod:`bayes.engines.sql`) and agree with the panda
   Monday (UTC) of the signup week, a user retained in week ``k`` with a ``session_start`` in
   ``[signup + 7k days, signup + 7(k+1) days)``; the per-(cohort, week) counts come from the
   engine, the small matrix is shaped and censored in pandas.
+* :func:`ltv_rfm` with :func:`bayes.ltv.workflow.prepare_rfm` (``bayes ltv fit
+  --transactions``): the loader's checks, the monetary policy, RFM in any time unit, the
+  holdout split.
+* :func:`activity_lifetimes` and :func:`seasonality_counts` with
+  :mod:`bayes.growth.survival` (``bayes growth survival``): each user's last session, the
+  daily counts of repeat and first orders, shaped by the reference's own functions.
 
-The fits see only these compressed rows: 50M orders become one row per customer, and the LTV
+Every query scans its log once: the checks ride along as a flag and run (to name the rows)
+only when it is raised. The fits see only these compressed rows: 50M orders become one row per customer, and the LTV
 model compresses those again to unique ``(frequency, recency, T)`` rows.
 """
 
