@@ -59,8 +59,7 @@ def test_headline_states_fraction_interval_and_probability(monkeypatch, tmp_path
     pinned = r"Target the top \d+% \[\d+%, \d+%\] of customers by DR uplift: " + margin
     loose = (
         r"The data do not pin down how many customers to target: the best fraction by DR uplift "
-        r"is anywhere in \[\d+%, \d+%\] \(90%\); at its most likely value, the top \d+%: "
-        + margin
+        r"is anywhere in \[\d+%, \d+%\] \(90%\); at its most likely value, the top \d+%: " + margin
     )
     assert re.fullmatch(pinned, sec.headline) or re.fullmatch(loose, sec.headline), sec.headline
 
