@@ -99,19 +99,34 @@ def plot_ltv_by_segment(table: pd.DataFrame, value: str = "ltv_12m", ax=None):
     return fig
 
 
-def plot_pooling(errors: pd.DataFrame, metric: str = "error_vs_truth", ax=None):
-    """Error per segment (by size) for partial pooling, no pooling and one pooled model."""
+def plot_pooling(errors: pd.DataFrame, metric: str = "purchases_vs_truth", ax=None):
+    """Error by segment size, one line per method (partial pooling, independent fits, one
+    pooled model): each segment a faint point, each line the mean over the segments of one
+    size class (``errors`` of :class:`~bayes.ltv.pooling.PoolingStudy`) with its
+    between-segment standard error as bars; log-scaled sizes."""
     fig, ax = _axes(ax)
-    piv = errors.pivot(index="segment", columns="method", values=metric)
-    order = errors.drop_duplicates("segment").sort_values("customers")["segment"]
-    piv = piv.loc[order]
-    pos = np.arange(len(piv))
-    width = 0.8 / len(piv.columns)
-    for i, method in enumerate(piv.columns):
-        ax.bar(pos + i * width - 0.4 + width / 2, piv[method], width, label=method)
-    sizes = errors.drop_duplicates("segment").set_index("segment")["customers"]
-    ax.set_xticks(pos, [f"{s}\n(n={sizes[s]:,})" for s in piv.index])
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title("segments, smallest first: estimation error by pooling")
-    ax.legend()
+    for method, g in errors.groupby("method", sort=False):
+        (line,) = ax.plot([], [])
+        color = line.get_color()
+        ax.plot(g["customers"], g[metric] * 100, "o", color=color, alpha=0.25, ms=4)
+        cls = g.groupby("size_class", sort=False).agg(
+            n=("customers", lambda c: float(np.exp(np.log(c).mean()))),
+            mean=(metric, "mean"),
+            se=(metric, lambda v: v.std(ddof=1) / np.sqrt(v.count()) if v.count() > 1 else 0),
+        )
+        cls = cls.sort_values("n")
+        ax.errorbar(
+            cls["n"],
+            cls["mean"] * 100,
+            yerr=cls["se"] * 100,
+            fmt="o-",
+            color=color,
+            capsize=3,
+            label=method,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("customers in the segment (log scale; lines: size-class means ± s.e.)")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    ax.set_title("error by segment size: partial pooling vs independent vs pooled")
+    ax.legend(title="pooling")
     return fig
