@@ -4,6 +4,9 @@ aggregation, and — slow — the claim itself at a fixed seed: on small segment
 predicts the holdout better than independent per-segment fits and than one pooled model,
 by more than the Monte Carlo error."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,13 +127,17 @@ def _study(errors: pd.DataFrame) -> PoolingStudy:
 
 def test_summary_and_comparison_aggregate_per_segment_errors():
     rows = []
-    for seg, n, errs in (("s1", 30, (0.1, 0.3, 0.2)), ("s2", 80, (0.2, 0.2, 0.5))):
+    for seg, n, errs in (
+        ("s1", 30, (0.1, 0.3, 0.2)),
+        ("s2", 80, (0.2, 0.2, 0.5)),
+        ("s3", 900, (0.01, 0.02, 0.03)),
+    ):
         for method, e in zip(METHODS, errs, strict=True):
             rows.append(
                 {
                     "segment": seg,
                     "customers": n,
-                    "size": "small",
+                    "size": "small" if n <= 200 else "large",
                     "size_class": PoolingDesign().size_class(n),
                     "method": method,
                     "purchases_vs_truth": e,
@@ -143,27 +150,57 @@ def test_summary_and_comparison_aggregate_per_segment_errors():
                 }
             )
     study = _study(pd.DataFrame(rows))
-    s = study.summary("size").set_index("method")
+    s = study.summary("size")
+    assert s["size"].tolist() == ["small"] * 3 + ["large"] * 3
+    s = s[s["size"] == "small"].set_index("method")
     assert s.loc["partial", "purchases_vs_truth"] == pytest.approx(0.15)
     assert s.loc["pooled", "purchases_vs_truth"] == pytest.approx(0.35)
     assert s.loc["none", "purchases_vs_truth_se"] == pytest.approx(
         np.std([0.3, 0.2], ddof=1) / 2**0.5
     )
     assert s.loc["partial", "purchases_vs_truth_mc_se"] == pytest.approx(np.sqrt(2) * 0.03 / 2)
-    c = study.comparison("purchases_vs_truth").set_index("versus")
+    c = study.comparison("purchases_vs_truth")
+    c = c[c["size"] == "small"].set_index("versus")
     assert c.loc["none", "advantage"] == pytest.approx(0.1)  # (0.2 + 0.0) / 2
     assert c.loc["none", "partial_wins"] == 1  # a tie is no win
     assert c.loc["pooled", "advantage"] == pytest.approx(0.2)
     assert c.loc["pooled", "advantage_mc_se"] == pytest.approx(np.sqrt(4 * 0.03**2) / 2)
     assert study.winner() == "partial"
+    assert ("truth", "error %") in study.table("holdout_ape").columns
     t = study.table(by="size_class")
-    assert list(t.index) == ["1-50", "51-100"]
+    assert list(t.index) == ["1-50", "51-100", "> 200"]
     assert t.loc["1-50", ("pooled", "error %")] == pytest.approx(20.0)
     assert t.loc["51-100", ("", "customers")] == "80"
+    assert study.table(by="size")[("", "customers")].tolist() == ["30-80", "900"]
+
+
+# ------------------------------------------------------------------ the docs' figures
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "ltv.md"
+
+
+def _quoted() -> dict[str, dict[str, float]]:
+    """docs/ltv.md's pooling table: | `class` | segments | partial | none | pooled |, the
+    first number of each method's cell (percent)."""
+    rows = {}
+    for line in DOCS.read_text().splitlines():
+        m = re.match(r"\|\s*`([0-9>\- ]+)`\s*\|([^|]*)\|(.*)\|\s*$", line)
+        if m:
+            cells = [c.strip() for c in m.group(3).split("|")]
+            nums = [float(re.search(r"[\d.]+", c).group()) / 100 for c in cells]
+            rows[m.group(1)] = dict(zip(METHODS, nums, strict=True))
+    return rows
+
+
+def test_docs_quote_every_size_class_of_the_test_design():
+    classes = {TEST_DESIGN.size_class(n) for n in TEST_DESIGN.sizes}
+    assert set(_quoted()) == classes
+    assert "SEGMENT_TRUTH" not in DOCS.read_text()  # the old country study is gone
 
 
 # ------------------------------------------------------------------ the claim
-#: small enough for < 60 s with one core: six small segments beside one large, BG/NBD only
+#: six small segments beside one large, BG/NBD only. Measured: 693 s with one core on the
+#: loaded shared machine (partial pooling 401 s, independent 189 s, pooled 12 s of sampling):
+#: the 60 s target waits on the hierarchical fit's speed (models/ltv, branch ltv)
 TEST_DESIGN = PoolingDesign(sizes=(30, 40, 50, 60, 80, 100, 1500))
 
 
@@ -178,9 +215,18 @@ def test_partial_pooling_beats_both_alternatives_on_small_segments():
     study = pooling_study(
         TEST_DESIGN, seed=0, sampler=SamplerConfig(draws=300, tune=300, chains=2, seed=0)
     )
-    assert all(m.diagnostics_.ok for m in study.models.values())
+    for model in study.models.values():  # 2 x 300 draws: short, but converged and sound
+        d = model.diagnostics_
+        assert d.r_hat_max < 1.05 and d.divergences == 0, str(d)
     c = study.comparison("purchases_vs_truth", by="size")
     small = c[c["size"] == "small"].set_index("versus")
     for other in ("none", "pooled"):
         adv, mc = small.loc[other, ["advantage", "advantage_mc_se"]]
         assert adv > 3 * mc, (other, adv, mc)
+    # docs/ltv.md quotes this run: in step within 4 Monte Carlo s.e. plus the rounding
+    got = study.summary("size_class").set_index(["size_class", "method"])
+    for cls, quoted in _quoted().items():
+        for method, value in quoted.items():
+            row = got.loc[(cls, method)]
+            tol = 4 * row["purchases_vs_truth_mc_se"] + 0.0005
+            assert abs(row["purchases_vs_truth"] - value) <= tol, (cls, method, row, value)

@@ -287,7 +287,8 @@ class PoolingStudy:
 
     def table(self, metric: str = "purchases_vs_truth", by: str = "size_class") -> pd.DataFrame:
         """Mean ``metric`` in percent by ``by`` (rows) and method, each with its Monte Carlo
-        (``mc_se``) and between-segment (``se``) standard errors."""
+        (``mc_se``) and between-segment (``se``) standard errors; for ``holdout_ape`` also the
+        error of the true parameters (``truth``: the holdout's own Poisson noise)."""
         s = self.summary(by)
         cols = {metric: "error %", f"{metric}_mc_se": "mc_se", f"{metric}_se": "se"}
         wide = s.pivot(index=by, columns="method", values=list(cols)).rename(columns=cols)
@@ -297,9 +298,16 @@ class PoolingStudy:
         ).dropna(axis=1, how="all")
         seg = s.groupby(by, observed=True)[["segments"]].first()
         sizes = self.errors.groupby(by, observed=True)["customers"].agg(["min", "max"])
+        sizes = sizes.reindex(seg.index.astype(str))
         seg["customers"] = [f"{a:,}-{b:,}" if a != b else f"{a:,}" for a, b in sizes.values]
         seg.columns = pd.MultiIndex.from_product([[""], seg.columns])
-        return pd.concat([seg, wide.round(2)], axis=1)
+        parts = [seg, wide.round(2)]
+        if metric == "holdout_ape":  # the Poisson noise floor: what the truth itself scores
+            floor = s.groupby(by, observed=True)[["holdout_ape_truth", "holdout_ape_truth_se"]]
+            floor = (floor.first() * 100).round(2)
+            floor.columns = pd.MultiIndex.from_product([["truth"], ["error %", "se"]])
+            parts.append(floor)
+        return pd.concat(parts, axis=1)
 
 
 def _mc_se(draws: np.ndarray) -> float:
