@@ -26,12 +26,20 @@ error of the posterior mean behind each):
   estimation error alone, free of the holdout's Poisson noise;
 * ``new_customer_vs_truth``: parameter recovery through the quantity they imply, the
   expected repeat purchases of a new customer over ``recovery_weeks`` (FHL05a eq. 7);
-* ``spend_vs_truth`` (with spend): the segment's mean spend per purchase ``p v / (q - 1)``;
+* ``spend_vs_truth`` (``spend=True``): the segment's mean spend per purchase ``p v / (q - 1)``;
 * ``holdout_ape``: |predicted - actual| / actual against the purchases that happened
   (includes the holdout's Poisson noise, which for 30 customers is large).
 
-:attr:`PoolingStudy.summary` averages each error over the small and the large segments and
-counts in how many small segments partial pooling beats each alternative.
+``holdout_ape_truth`` is the holdout APE of the true parameters themselves: the noise floor
+of ``holdout_ape``.
+
+:meth:`PoolingStudy.summary` averages each error by segment size (small/large, or the size
+classes of :attr:`PoolingDesign.size_edges`) with two standard errors per figure — Monte
+Carlo (the posterior draws) and between segments (other segments from the same population);
+:meth:`PoolingStudy.comparison` pairs partial pooling with each alternative segment by
+segment and counts its wins; :meth:`PoolingStudy.table` is the percent table of notebook 05.
+Gamma-Gamma is off by default (``spend=True`` adds it and ``spend_vs_truth``): the claim is
+about the purchase process, and the spend model doubles the hierarchical fit's cost.
 """
 
 from __future__ import annotations
