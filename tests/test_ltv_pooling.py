@@ -62,6 +62,11 @@ def test_default_design_has_twelve_small_segments_in_three_size_classes():
     assert classes.to_dict() == {"1-50": 4, "51-100": 3, "101-200": 5, "> 200": 2}
 
 
+def test_study_refuses_unknown_methods_before_fitting():
+    with pytest.raises(ValueError, match="methods must be taken from"):
+        pooling_study(PoolingDesign(sizes=(30, 40)), methods=("partial", "complete"))
+
+
 # ------------------------------------------------------------------ simulation
 def test_simulated_segments_have_the_design_sizes_and_valid_rfm_rows():
     d = PoolingDesign(sizes=(30, 45, 300))
