@@ -203,7 +203,7 @@ def test_docs_quote_every_size_class_of_the_test_design():
 
 
 # ------------------------------------------------------------------ the claim
-#: six small segments beside one large, BG/NBD only. Measured: 693 s with one core on the
+#: six small segments beside one large, BG/NBD only. Measured: 361-693 s with one core on the
 #: loaded shared machine (partial pooling 401 s, independent 189 s, pooled 12 s of sampling):
 #: the 60 s target waits on the hierarchical fit's speed (models/ltv, branch ltv)
 TEST_DESIGN = PoolingDesign(sizes=(30, 40, 50, 60, 80, 100, 1500))
