@@ -39,10 +39,14 @@ notebooks: $(STAMP)
 	$(PY) -m bayes.notebooks $(if $(QUICK),--quick) $(NB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile -m "not study"
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not study"
+
+# the statistical studies whose figures the docs quote (minutes each; not part of `make test`)
+study: $(STAMP)
+	$(PY) -m pytest -m study -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench,nutpie]"
