@@ -308,8 +308,15 @@ class Spark:
         try:
             df = self._reader(source)
         except (PySparkException, OSError) as exc:
+            hint = ""
+            if "TIMESTAMP(NANOS" in str(exc):  # pandas' default; Spark reads micros at most
+                hint = (
+                    "; Spark reads no nanosecond timestamps: write the file with "
+                    "df.to_parquet(path, coerce_timestamps='us', "
+                    "allow_truncated_timestamps=True), or use --engine duckdb"
+                )
             raise InputError(
-                f"cannot read the file ({_first_line(exc)})", source=source.label
+                f"cannot read the file ({_first_line(exc)}){hint}", source=source.label
             ) from exc
         df.createOrReplaceTempView(name)
         self._views.append(name)

@@ -13,6 +13,7 @@ timestamp -> UTC µs        ``epoch_us(TRY_CAST(x AS             ``unix_micros(T
                            ``YYYY-MM-DD HH:MM:SS`` strings as
                            ``TIMESTAMP`` (same value, no ICU)
 strip ``str.isspace``      ``trim(x, chars)``                   ``trim(BOTH chars FROM x)``
+quoted identifier          ``"name"`` (double quotes)           ``name`` in backquotes
 =========================  ===================================  ================================
 
 Why SQL and not Ibis: the definitions are a handful of ``GROUP BY`` queries that read best as
@@ -107,6 +108,11 @@ class Dialect:
         x = f"CAST({expr} AS STRING)"
         listed = ", ".join(literal(v) for v in values)
         return f"CASE WHEN {x} IN ({listed}) THEN {case(x)} ELSE {case(self.normalized(expr))} END"
+
+    def quote(self, name: str) -> str:
+        """A column name as an identifier: ``"name"`` on DuckDB, `` `name` `` on Spark."""
+        q = "`" if self.name == "spark" else '"'
+        return q + str(name).replace(q, q + q) + q
 
     def bit(self, code: str, n: int) -> str:
         """``2 ** code`` for a code in ``0 .. n - 1`` (NULL otherwise): a set of codes is then

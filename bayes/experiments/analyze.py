@@ -2,8 +2,8 @@
 
 :func:`analyze` is what ``bayes experiment analyze``, the report and the notebook call:
 
-1. validate and reduce the data to per-arm sufficient statistics (DuckDB by default,
-   :mod:`bayes.experiments.engine`);
+1. validate and reduce the data to per-arm sufficient statistics (DuckDB by default, Spark
+   for data in a lake, NumPy as the in-memory reference: :mod:`bayes.experiments.engine`);
 2. the sample-ratio-mismatch test against the planned split;
 3. per metric, the plain difference and the primary estimate of ``method``:
    ``cuped`` (one covariate: Deng et al. 2013; several: Lin's regression from sums),
@@ -32,7 +32,14 @@ from bayes.experiments.decide import (
     decide_frequentist,
     headline,
 )
-from bayes.experiments.engine import daily_moments, moments, rows, scan
+from bayes.experiments.engine import (
+    SQL_ENGINES,
+    daily_moments,
+    engine_name,
+    moments,
+    rows,
+    scan,
+)
 from bayes.io import InputError
 from models.experiments.estimators import (
     Estimate,
@@ -188,7 +195,7 @@ def analyze(
     sampler=None,
     prob: float = 0.9,
     tolerance: float = LOSS_TOLERANCE,
-    engine: str = "duckdb",
+    engine="duckdb",
     source_label: str | None = None,
     ratios=(),
 ) -> ExperimentAnalysis:
@@ -201,7 +208,8 @@ def analyze(
     ``source_label`` names the data in outputs and posteriors (default: the path);
     ``ratios`` adds ratio metrics ``"revenue/orders"`` (Σ num / Σ den per arm, delta method),
     tested, adjusted for multiplicity and read out (Normal model) beside the metrics.
-    Bad input raises :class:`~bayes.io.InputError` naming the file, column and rows.
+    ``engine``: ``duckdb``, ``spark`` (its master from :func:`bayes.engines.use_engine`, or
+    an :class:`~bayes.engines.EngineSpec`) or ``numpy``. Bad input raises :class:`~bayes.io.InputError` naming the file, column and rows.
     """
     if method not in METHODS:
         raise InputError(f"--method must be one of {METHODS}, got {method!r}")
@@ -211,7 +219,10 @@ def analyze(
     pairs = [_ratio(r) for r in ratios or ()]
     extra = tuple(dict.fromkeys(c for pr in pairs for c in pr if c not in (*metrics, *covariates)))
     read = dict(arm=arm, metrics=metrics + extra, covariates=covariates, control=control, time=time)
-    table = scan(source, **read) if engine == "duckdb" else read_experiment(source, **read)
+    if engine_name(engine) in SQL_ENGINES:
+        table = scan(source, **read, engine=engine)
+    else:
+        table = read_experiment(source, **read)
     if source_label is not None:
         table.source = str(source_label)
     m = moments(table, engine=engine)

@@ -21,6 +21,7 @@ from bayes.cliargs import (
     probability,
     sampler_from_args,
 )
+from bayes.engines import DEFAULT_SPARK_MASTER, EngineSpec
 from bayes.io import InputError
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -310,9 +311,18 @@ def register(sub) -> None:
     )
     an.add_argument(
         "--engine",
-        choices=("duckdb", "numpy"),
+        choices=("duckdb", "spark", "numpy"),
         default="duckdb",
-        help="where the sums are computed (default: %(default)s)",
+        help="where the per-arm sums are computed: duckdb (default; embedded, out of core, reads "
+        "CSV/Parquet files, globs and folders), spark (Apache Spark, see --spark-master; reads "
+        "data-lake paths such as s3a://bucket/experiment/), numpy (in memory, the reference)",
+    )
+    an.add_argument(
+        "--spark-master",
+        default=DEFAULT_SPARK_MASTER,
+        metavar="URL",
+        help="Spark master URL for --engine spark: local[*] (default), local[N], "
+        "spark://host:7077, yarn, k8s://https://host:443",
     )
     add_priors_flags(an, "experiments")
     add_sampler_flags(an)
@@ -580,6 +590,9 @@ def _cmd_analyze(args) -> int:
         if args.out
         else None
     )
+    if args.spark_master != DEFAULT_SPARK_MASTER and args.engine != "spark":
+        raise InputError(f"--spark-master {args.spark_master} needs --engine spark")
+    engine = EngineSpec("spark", args.spark_master) if args.engine == "spark" else args.engine
     res = analyze(
         args.data,
         arm=args.arm,
@@ -595,7 +608,7 @@ def _cmd_analyze(args) -> int:
         sampler=sampler_from_args(args),
         prob=args.prob,
         tolerance=args.tolerance,
-        engine=args.engine,
+        engine=engine,
         ratios=args.ratio,
     )
     summary = res.summary()

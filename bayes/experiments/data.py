@@ -224,12 +224,15 @@ def _sum_of_values(rng, counts, shape, scale):
 
 
 def write_experiment(data: ExperimentData, outdir: str | os.PathLike, fmt: str = "csv") -> dict:
-    """Write ``experiment.<fmt>`` (ISO8601 UTC timestamps in CSV) and ``truth.json``."""
+    """Write ``experiment.<fmt>`` (ISO8601 UTC timestamps in CSV; microsecond timestamps in
+    Parquet, which Spark reads — it refuses pandas' nanoseconds) and ``truth.json``."""
     outdir = Path(outdir)
     df = data.frame.copy()
     if fmt == "csv":
         df["exposed_ts"] = df["exposed_ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    elif fmt != "parquet":
+    elif fmt == "parquet":
+        df["exposed_ts"] = df["exposed_ts"].astype("datetime64[us, UTC]")
+    else:
         raise ValueError("fmt must be 'csv' or 'parquet'")
     return {
         "experiment": write_table(df, outdir / f"experiment.{fmt}"),
