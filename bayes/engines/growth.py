@@ -30,6 +30,7 @@ model compresses those again to unique ``(frequency, recency, T)`` rows.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,6 +150,54 @@ def _bad_tx(checks) -> str:
     return " OR ".join(f"coalesce({c.cond}, false)" for c in checks)
 
 
+#: integer id types (DuckDB's and Spark's names) that come back as int64 and are turned into
+#: text in Arrow, not per row in SQL
+_INT_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+)
+#: the customer index of the engines' RFM rows: the ids' text, in Arrow (~12 bytes per id
+#: instead of a ~60-byte Python string)
+_ID_DTYPE = "string[pyarrow]"
+_POW10 = np.array([10**k for k in range(1, 20)], dtype=np.uint64)
+
+
+def _id_out(cols: dict) -> str:
+    """The id as the result carries it: in its own type when an integer, else as text."""
+    return "customer_id" if cols.get("id_type") in _INT_TYPES else "CAST(customer_id AS STRING)"
+
+
+def _text_order(ids: np.ndarray) -> np.ndarray:
+    """The permutation sorting integer ids by their decimal text (``"-7" < "1" < "10" < "2"``),
+    computed on the integers: negatives first, then by the digits padded to 19 places, then
+    the shorter text first."""
+    neg = ids < 0
+    a = np.abs(ids).astype(np.uint64)  # (abs of int64 min wraps to 2**63: right as uint64)
+    nd = np.searchsorted(_POW10, a, side="right").astype(np.uint64)  # digits - 1
+    padded = a * np.power(np.uint64(10), np.uint64(18) - nd)
+    return np.lexsort((nd, padded, ~neg))
+
+
+def _customer_index(ids) -> tuple[np.ndarray, pd.Index]:
+    """``(order, index)`` of the customers' ids (an Arrow column): the permutation into the
+    order of their text — the pandas reference's index is the ids as strings, sorted — and
+    that index, Arrow-backed strings (``string[pyarrow]``: no Python object per customer).
+    Integer ids are ordered as integers (:func:`_text_order`) and turned into text in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_integer(ids.type):
+        values = ids.to_numpy()
+        order = _text_order(values)
+        text = pc.cast(pa.array(values[order]), pa.string())
+    else:
+        text = pc.cast(ids, pa.string())
+        order = pc.sort_indices(text).to_numpy()
+        text = text.take(order)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return order, pd.Index(pd.arrays.ArrowStringArray(text), name="customer_id")
+
+
 def _rfm_sql(tx: str, cols: dict, checks, *, end_day: int | None, upto_us: int | None) -> str:
     """Per customer of the transactions ``tx`` (a SELECT), in one scan: the purchase days
     (``n_days``, ``first_day``, ``last_day``, days since the epoch) and ``repeat_spend`` (the
@@ -158,10 +207,13 @@ def _rfm_sql(tx: str, cols: dict, checks, *, end_day: int | None, upto_us: int |
     refuse). Sorted by the id's text, as the pandas reference's string index.
 
     Two hash aggregations on fixed-width keys (the id in its own type, the day an integer);
-    without a period limit (the common case) they carry no ``FILTER`` at all."""
+    without a period limit (the common case) they carry no ``FILTER`` at all, and no count of
+    the day's rows. The id comes back in its own type when it is an integer, unordered
+    (:func:`_customer_index` sorts it by its text, as the pandas reference's string index)."""
     amount = cols["amount"] is not None
     day = _floor_div("us", _DAY_US)
     period = f" FILTER (WHERE us <= {int(upto_us)})" if upto_us is not None else ""
+    n_day = f", count(*){period} AS n" if upto_us is not None else ""
     limits = (["n > 0"] if upto_us is not None else []) + (
         [f"day <= {int(end_day)}"] if end_day is not None else []
     )
@@ -174,15 +226,13 @@ def _rfm_sql(tx: str, cols: dict, checks, *, end_day: int | None, upto_us: int |
     )
     return f"""
     WITH days AS (
-      SELECT customer_id, {day} AS day, count(*){period} AS n{day_amount},
-        bool_or({_bad_tx(checks)}) AS bad
+      SELECT customer_id, {day} AS day{n_day}{day_amount}, bool_or({_bad_tx(checks)}) AS bad
       FROM ({tx}) v GROUP BY customer_id, {day}
     )
-    SELECT CAST(customer_id AS STRING) AS customer_id,
+    SELECT {_id_out(cols)} AS customer_id,
       count(*){kept} AS n_days, min(day){kept} AS first_day, max(day){kept} AS last_day{spend},
       max(day) AS end_day, bool_or(bad) AS bad
-    FROM days GROUP BY customer_id
-    ORDER BY 1"""
+    FROM days GROUP BY customer_id"""
 
 
 def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
@@ -192,6 +242,8 @@ def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
     import pyarrow.compute as pc
 
     table = table.filter(pc.greater(table.column("n_days"), 0))
+    order, index = _customer_index(table.column("customer_id"))
+    table = table.take(order)
     n_days = table.column("n_days").to_numpy().astype(np.int64)
     first = table.column("first_day").to_numpy().astype(np.int64)
     last = table.column("last_day").to_numpy().astype(np.int64)
@@ -204,9 +256,6 @@ def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
         spend = table.column("repeat_spend").to_numpy(zero_copy_only=False).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["monetary_value"] = np.where(n_days > 1, spend / (n_days - 1), 0.0)
-    index = pd.Index(
-        table.column("customer_id").to_numpy(zero_copy_only=False), dtype=object, name="customer_id"
-    )
     return pd.DataFrame(out, index=index)
 
 
@@ -236,8 +285,11 @@ def rfm_summary(
     holdout_end=None,
     engine: str | EngineSpec | None = None,
 ):
-    """RFM in weeks from a transaction log; returns ``(summary, holdout)`` exactly as
-    :func:`bayes.growth.ltv.rfm_summary` (the pandas engine *is* that function).
+    """RFM in weeks from a transaction log; returns ``(summary, holdout)`` with the values of
+    :func:`bayes.growth.ltv.rfm_summary` (the pandas engine *is* that function), indexed by
+    the customer ids' text in the same (string) order; on every engine the index is
+    Arrow-backed strings (``string[pyarrow]``), so 20M customers do not cost 20M Python
+    strings.
 
     ``transactions`` is a path (CSV/Parquet, glob, folder, URI) or a DataFrame with a customer
     id (``customer_id``/``user_id``/``id``), a date (``date``/``order_ts``/…) and optionally an
@@ -259,10 +311,16 @@ def rfm_summary(
             calibration_end=calibration_end,
             holdout_end=holdout_end,
         )
-        # the engines' RFM has lifetimes' four columns; the LTV fit's spend count stays there
-        return summary.drop(columns=["spend_frequency"], errors="ignore"), holdout
+        # the engines' RFM has lifetimes' four columns (the LTV fit's spend count stays
+        # there) and their index type: the ids as Arrow-backed strings
+        summary = summary.drop(columns=["spend_frequency"], errors="ignore")
+        summary.index = summary.index.astype(_ID_DTYPE)
+        if holdout is not None:
+            holdout.index = holdout.index.astype(_ID_DTYPE)
+        return summary, holdout
     from bayes.ltv.data import pick_column  # (its package imports the LTV model: lazily)
 
+    start = time.perf_counter()
     d = DIALECTS[spec.name]
     src = source_of(transactions, what="transactions")
     cal_us = _us(calibration_end) if calibration_end is not None else None
@@ -279,6 +337,7 @@ def rfm_summary(
             "amount": pick_column(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
         }
         cols["date_text"] = cols["date"] in db.text_columns[_TX]
+        cols["id_type"] = db.column_types[_TX][cols["id"]]
         table = Table(src, _TX, _tx_select(cols))
         checks = _tx_checks(cols)
         if db.arrow(f"SELECT count(*) AS n FROM {_TX}").column("n")[0].as_py() == 0:
@@ -295,7 +354,10 @@ def rfm_summary(
         last_day = pc.max(got.column("end_day")).as_py()
         if cal_us is None:
             end_day = last_day if end_day is None else end_day
-            return _rfm_frame(got, end_day, cols["amount"] is not None), None
+            t = time.perf_counter()
+            summary = _rfm_frame(got, end_day, cols["amount"] is not None)
+            summary.attrs["timings"] = {"query": t - start, "frame": time.perf_counter() - t}
+            return summary, None
         summary = _rfm_frame(got, cal_us // _DAY_US, cols["amount"] is not None)
         del got
         if hold_us is None:  # up to the last transaction
@@ -348,10 +410,11 @@ def _naive(us: int) -> pd.Timestamp:
     return pd.Timestamp(int(us) * 1000)
 
 
-def _ltv_sql(tx: str, amount: bool, *, period: str, spend: str) -> str:
+def _ltv_sql(tx: str, amount: bool, *, period: str, spend: str, id_out: str) -> str:
     """Per customer, in one scan: the purchase days of the ``period`` rows (``n_days``,
     ``first_day``, ``last_day``), the positive-value repeat days of the ``spend`` rows and
-    their spend (exact sums), and the monetary policy's counts over every row."""
+    their spend (exact sums), and the monetary policy's counts over every row; the id as
+    ``id_out`` (:func:`_id_out`), unordered."""
     day = _floor_div("us", _DAY_US)
     if not amount:
         return f"""
@@ -359,10 +422,10 @@ def _ltv_sql(tx: str, amount: bool, *, period: str, spend: str) -> str:
       SELECT customer_id, {day} AS day, count(*) FILTER (WHERE {period}) AS n
       FROM ({tx}) v GROUP BY customer_id, {day}
     )
-    SELECT CAST(customer_id AS STRING) AS customer_id,
+    SELECT {id_out} AS customer_id,
       count(*) FILTER (WHERE n > 0) AS n_days, min(day) FILTER (WHERE n > 0) AS first_day,
       max(day) FILTER (WHERE n > 0) AS last_day, true AS kept
-    FROM days GROUP BY customer_id ORDER BY 1"""
+    FROM days GROUP BY customer_id"""
     keep = "amount_value >= 0"  # refunds (negative amounts) are not purchases
     return f"""
     WITH days AS (
@@ -390,12 +453,12 @@ def _ltv_sql(tx: str, amount: bool, *, period: str, spend: str) -> str:
         max(max_amount) AS max_amount
       FROM days GROUP BY customer_id
     )
-    SELECT CAST(customer_id AS STRING) AS customer_id, n_days, first_day, last_day,
+    SELECT {id_out} AS customer_id, n_days, first_day, last_day,
       positive_days - CASE WHEN first_spend > 0 THEN 1 ELSE 0 END AS spend_frequency,
       CAST(coalesce(positive_spend, 0)
            - CASE WHEN first_spend > 0 THEN first_spend ELSE 0 END AS DOUBLE) AS repeat_spend,
       n_negative, n_zero, n_zero_first_day, kept, max_amount
-    FROM cust ORDER BY 1"""
+    FROM cust"""
 
 
 def ltv_rfm(
@@ -436,6 +499,7 @@ def ltv_rfm(
             "amount": pick_column(columns, _AMOUNT_NAMES, "amount", src.label, required=False),
         }
         cols["date_text"] = cols["date"] in db.text_columns[_TX]
+        cols["id_type"] = db.column_types[_TX][cols["id"]]
         amount = cols["amount"] is not None
         table = Table(src, _TX, _tx_select(cols))
         checks = _tx_checks(cols, refunds=True)
@@ -496,7 +560,7 @@ def ltv_rfm(
             # lifetimes counts whole days; the spend of free-order logs counts up to the time
             period = f"{_floor_div('us', _DAY_US)} <= {end_day}"
             spend = f"us <= {end_us}" if stats["n_zero"] else period
-        got = db.arrow(_ltv_sql(tx, amount, period=period, spend=spend))
+        got = db.arrow(_ltv_sql(tx, amount, period=period, spend=spend, id_out=_id_out(cols)))
         held = None
         if cal is not None:
             held = _frame(
@@ -562,6 +626,8 @@ def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
     import pyarrow.compute as pc
 
     got = got.filter(pc.greater(got.column("n_days"), 0))
+    order, index = _customer_index(got.column("customer_id"))
+    got = got.take(order)
     n_days = got.column("n_days").to_numpy().astype(np.int64)
     first = got.column("first_day").to_numpy().astype(np.int64)
     last = got.column("last_day").to_numpy().astype(np.int64)
@@ -576,9 +642,6 @@ def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             out["monetary_value"] = np.where(k > 0, spend / k, 0.0)
         out["spend_frequency"] = k
-    index = pd.Index(
-        got.column("customer_id").to_numpy(zero_copy_only=False), dtype=object, name="customer_id"
-    )
     return pd.DataFrame(out, index=index)
 
 
@@ -875,6 +938,7 @@ def seasonality_counts(orders, *, engine: str | EngineSpec | None = None):
             "amount": pick_column(columns, ("amount",), "amount", src.label, required=False),
         }
         cols["date_text"] = cols["date"] in db.text_columns[_TX]
+        cols["id_type"] = db.column_types[_TX][cols["id"]]
         table = Table(src, _TX, _tx_select(cols))
         checks = _tx_checks(cols)
         stats = validate(db, d, table, checks)

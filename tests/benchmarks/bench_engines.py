@@ -122,6 +122,7 @@ elapsed, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 comp = compress_rfm(summary["frequency"], summary["recency"], summary["T"])
 print(json.dumps({
     "seconds": elapsed, "cpu_seconds": cpu, "customers": len(summary),
+    "timings": summary.attrs.get("timings", {}),
     "compressed_rows": int(len(comp.x)),
     "repeat_share": float(np.mean(summary["frequency"] > 0)), "peak_gb": peak_gb(),
 }))
@@ -214,6 +215,8 @@ def bench_rfm() -> dict:
         f"sees {r['compressed_rows']:,} unique (frequency, recency, T) rows",
         flush=True,
     )
+    if r.get("timings"):
+        print("  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r["timings"].items()))
     return r
 
 
