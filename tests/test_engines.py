@@ -735,6 +735,55 @@ def test_cohort_validation(growth, tmp_path):
         retention_matrix(users, events, segment="planet", engine="duckdb")
 
 
+_DICTIONARY_CASES = [  # (table, column, rows, value): each refused by the pandas loader
+    ("users", "country", [3, 8], "XX"),
+    ("users", "user_id", [4], -5),
+    ("users", "device", [6], None),
+    ("users", "acq_channel", [2], "NA"),  # CSV: pandas reads it as missing
+    ("users", "user_id", [5], "abc"),
+    ("events", "event_type", [10], "click"),
+    ("events", "session_id", [5, 9], 1.5),
+    ("events", "session_id", [3], "abc"),
+    ("events", "amount", [7], -2.0),
+    ("events", "amount", [4], float("inf")),
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("case", _DICTIONARY_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
+def test_growth_data_dictionary_on_the_engine(growth, fmt, tmp_path, case):
+    """The growth loaders' data-dictionary checks (bayes.growth.data.USERS_COLUMNS and
+    EVENTS_COLUMNS: allowed values, ids and counts, minimums, missing values, CSV cells pandas
+    reads as missing) run on the engine path with the pandas loader's error: same message,
+    file, column and rows."""
+    table, column, rows, value = case
+    paths = {"users": growth[fmt]["users"], "events": growth[fmt]["events"]}
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    frame = read(paths[table])
+    if isinstance(value, str):
+        frame[column] = frame[column].astype(str)
+    elif value is None or isinstance(value, float):
+        frame[column] = frame[column].astype(object if value is None else float)
+    for r in rows:
+        frame.loc[r - 2, column] = value
+    paths[table] = tmp_path / Path(paths[table]).name
+    write = frame.to_csv if fmt == "csv" else frame.to_parquet
+    write(paths[table], index=False)
+    errors = {}
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(InputError) as err:
+            retention_matrix(paths["users"], paths["events"], engine=engine)
+        errors[engine] = err.value
+    ref, got = errors["pandas"], errors["duckdb"]
+    assert (got.column, got.rows) == (column, rows)
+    assert str(got) == str(ref)
+    from bayes.engines.growth import activity_lifetimes
+
+    with pytest.raises(InputError) as err:  # the survival path checks the same dictionary
+        activity_lifetimes(paths["users"], paths["events"], engine="duckdb")
+    assert str(err.value) == str(ref)
+
+
 # --------------------------------------------------------------------------- experiments
 
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bayes.engines.backends import Source
-from bayes.engines.sql import Dialect
-from bayes.io import InputError
+from bayes.engines.sql import Dialect, literal
+from bayes.io import Column, InputError
 
-__all__ = ["Check", "Table", "require_columns", "validate"]
+__all__ = ["Check", "Table", "dictionary_checks", "require_columns", "validate"]
 
 ROWS_SHOWN = 20  # as bayes.io.row_numbers(limit=20) in the pandas loaders
 _SPARK_NOTE = " ({n:,} rows; Spark does not number rows: --engine duckdb lists them)"
@@ -124,3 +124,142 @@ def validate(db, d: Dialect, table: Table, checks, *, extra: str = "") -> dict:
             message += _SPARK_NOTE.format(n=n_bad)
         raise InputError(message, source=label, column=check.column, rows=rows or None)
     return stats
+
+
+# ----------------------------------------------------------------------------- data dictionary
+
+#: what ``pandas.read_csv`` reads as missing (its default ``na_values``): a CSV cell the
+#: pandas loaders refuse as missing is refused by the engines too
+PANDAS_NA = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+_MISSING = "missing values (NaN/empty) are not allowed"
+_INTEGER = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT"}
+    | {"UINTEGER", "UBIGINT"}
+)
+_FLOAT = frozenset({"DOUBLE", "FLOAT", "REAL"})
+_INF = "CAST('Infinity' AS DOUBLE)"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(literal(str(v)) for v in values) + ")"
+
+
+def dictionary_checks(
+    columns,
+    d: Dialect,
+    *,
+    types: dict[str, str],
+    text: set[str],
+    csv: bool,
+    raw=lambda name: f"raw_{name}",
+    parsed: dict[str, str] | None = None,
+) -> tuple[Check, ...]:
+    """The checks of :func:`bayes.io.validate_frame` for a data dictionary (``columns``,
+    :class:`bayes.io.Column` s), in its order and with its messages, as :class:`Check` s over
+    the raw columns (``raw(name)``: their name in the table's SELECT).
+
+    ``types``/``text`` are the backend's column types and string columns; ``csv``: the source
+    is CSV, whose cells pandas reads as missing when they spell one of :data:`PANDAS_NA`;
+    ``parsed[name]``: an expression of the SELECT already holding a datetime column's UTC µs
+    (NULL where it does not parse), else it is parsed here. Per column: missing values, then
+    what the coercion refuses (non-numeric, infinite, fractional counts, unparseable times,
+    non-booleans), then infinite numbers, values outside ``allowed``, below ``min``, above
+    ``max``."""
+    parsed = parsed or {}
+    out: list[Check] = []
+    for col in columns:
+        if not isinstance(col, Column) or col.name not in types:
+            continue
+        name, kind, x = col.name, col.kind, raw(col.name)
+        typ, is_text = types[name].upper(), col.name in text
+        missing = f"{x} IS NULL"
+        if is_text and csv:
+            missing += f" OR {x} IN {_in(PANDAS_NA)}"
+        if typ in _FLOAT:
+            missing += f" OR isnan({x})"
+        present = f"NOT ({missing})"
+        if not col.nullable:
+            out.append(Check(f"{name}_missing", name, missing, _MISSING))
+        num = None
+        if kind in ("int", "float"):
+            if typ in _INTEGER or typ in _FLOAT:
+                num = f"CAST({x} AS DOUBLE)"
+            else:
+                num = f"TRY_CAST(trim(CAST({x} AS STRING)) AS DOUBLE)"
+                out.append(
+                    Check(
+                        f"{name}_number",
+                        name,
+                        f"{present} AND {num} IS NULL",
+                        "expected numbers, found non-numeric values such as {first!r}",
+                        values=x,
+                    )
+                )
+            infinite = f"{present} AND abs({num}) = {_INF}"
+            if kind == "int" or col.finite:
+                out.append(
+                    Check(f"{name}_infinite", name, infinite, "infinite values are not allowed")
+                )
+            if kind == "int" and typ not in _INTEGER:
+                out.append(
+                    Check(
+                        f"{name}_whole",
+                        name,
+                        f"{present} AND abs({num}) < {_INF} AND {num} <> floor({num})",
+                        "expected whole numbers (counts)",
+                    )
+                )
+        elif kind == "datetime":
+            us = parsed.get(name) or d.utc_micros(x, text=is_text)
+            out.append(
+                Check(
+                    f"{name}_time",
+                    name,
+                    f"{present} AND {us} IS NULL",
+                    "cannot parse as a timestamp",
+                )
+            )
+        elif kind == "bool" and typ != "BOOLEAN":
+            spelled = f"lower(trim(CAST({x} AS STRING)))"
+            out.append(
+                Check(
+                    f"{name}_bool",
+                    name,
+                    f"{present} AND {spelled} NOT IN ('true', 'false', '1', '0', '1.0', '0.0')",
+                    "expected a boolean (0/1/true/false)",
+                )
+            )
+        if col.allowed is not None:
+            value = f"CAST({x} AS STRING)"
+            out.append(
+                Check(
+                    f"{name}_allowed",
+                    name,
+                    f"{present} AND {value} NOT IN {_in(col.allowed)}",
+                    f"unknown value(s) {{values}}; expected one of {list(col.allowed)}",
+                    values=value,
+                    sort_values=True,
+                )
+            )
+        if num is not None and col.min is not None:
+            out.append(
+                Check(
+                    f"{name}_min",
+                    name,
+                    f"{present} AND {num} < {col.min!r}",
+                    f"values below the minimum {col.min}",
+                )
+            )
+        if num is not None and col.max is not None:
+            out.append(
+                Check(
+                    f"{name}_max",
+                    name,
+                    f"{present} AND {num} > {col.max!r}",
+                    f"values above the maximum {col.max}",
+                )
+            )
+    return tuple(out)

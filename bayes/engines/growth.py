@@ -38,7 +38,7 @@ import pandas as pd
 
 from bayes.engines import EngineSpec, resolve_engine
 from bayes.engines.backends import connect, source_of
-from bayes.engines.checks import Check, Table, require_columns, validate
+from bayes.engines.checks import Check, Table, dictionary_checks, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
 
@@ -648,7 +648,12 @@ def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- cohorts
 
 
-def _users_select(segment: str | None, ts_text: bool = True):
+def _raw(names) -> str:
+    """The raw columns ``names`` carried along as ``raw_<name>`` (for the data dictionary)."""
+    return "".join(f", src.{n} AS raw_{n}" for n in names)
+
+
+def _users_select(segment: str | None, ts_text: bool = True, raw=()):
     def select(d: Dialect, table: str, extra: str) -> str:
         # which copy of a repeated id is "the repeat" matters only when naming rows
         order = "src._file, src._row" if extra else "CAST(src.user_id AS STRING)"
@@ -664,14 +669,14 @@ def _users_select(segment: str | None, ts_text: bool = True):
               row_number() OVER (PARTITION BY CAST(src.user_id AS STRING) ORDER BY {order}) > 1
                 AS repeated,
               src.signup_ts IS NULL AS ts_missing,
-              {d.utc_micros("src.signup_ts", text=ts_text)} AS signup_us{seg}{extra}
+              {d.utc_micros("src.signup_ts", text=ts_text)} AS signup_us{_raw(raw)}{seg}{extra}
             FROM {table} src"""
 
     return select
 
 
 def _events_select(
-    d: Dialect, table: str, extra: str, *, ts_text: bool = True, signup_text: bool = True
+    d: Dialect, table: str, extra: str, *, ts_text: bool = True, signup_text: bool = True, raw=()
 ) -> str:
     """The events with problem flags, joined to their user's signup time (``signup_us``)."""
     return f"""
@@ -682,7 +687,7 @@ def _events_select(
           src.event_ts IS NULL AS ts_missing,
           {d.utc_micros("src.event_ts", text=ts_text)} AS us,
           u.user_id IS NULL AS unknown_user,
-          u.signup_us{extra}
+          u.signup_us{_raw(raw)}{extra}
         FROM {table} src LEFT JOIN (
           SELECT CAST(user_id AS STRING) AS user_id,
             min({d.utc_micros("signup_ts", text=signup_text)}) AS signup_us
@@ -690,27 +695,23 @@ def _events_select(
         ) u ON CAST(src.user_id AS STRING) = u.user_id"""
 
 
-def _user_checks(segment: str | None) -> tuple[Check, ...]:
-    out = [
-        Check("id_missing", "user_id", "id_missing", _MISSING),
-        Check("ts_missing", "signup_ts", "ts_missing", _MISSING),
-        Check(
-            "ts_bad",
-            "signup_ts",
-            "NOT ts_missing AND signup_us IS NULL",
-            "cannot parse as a timestamp",
-        ),
-        Check("repeated", "user_id", "repeated", "duplicate user_id"),
-    ]
-    if segment:
+def _user_checks(segment: str | None, dictionary) -> tuple[Check, ...]:
+    """The users' data dictionary (:data:`bayes.growth.data.USERS_COLUMNS`, as
+    :func:`~bayes.growth.data.read_users`), then no repeated id (as the cohort reference)."""
+    out = [*dictionary, Check("repeated", "user_id", "repeated", "duplicate user_id")]
+    if segment and segment not in {c.column for c in dictionary}:
         out.append(Check("segment_missing", segment, "segment_missing", _MISSING))
     return tuple(out)
 
 
+def _event_checks(dictionary) -> tuple[Check, ...]:
+    """The events' data dictionary (:data:`bayes.growth.data.EVENTS_COLUMNS`, as
+    :func:`~bayes.growth.data.read_events`), then every session of a known user, after
+    its signup."""
+    return (*dictionary, *_GROWTH_EVENT_CHECKS)
+
+
 _GROWTH_EVENT_CHECKS = (
-    Check("id_missing", "user_id", "id_missing", _MISSING),
-    Check("ts_missing", "event_ts", "ts_missing", _MISSING),
-    Check("ts_bad", "event_ts", "NOT ts_missing AND us IS NULL", "cannot parse as a timestamp"),
     Check(
         "unknown_user",
         "user_id",
@@ -787,12 +788,12 @@ def retention_matrix(
     d = DIALECTS[spec.name]
     usrc, esrc = source_of(users, what="users"), source_of(events, what="events")
     with connect(spec) as db:
-        need = ["user_id", "signup_ts"] + ([segment] if segment else [])
-        require_columns(db.view(_USERS, usrc), need, usrc.label)
-        require_columns(db.view(_EVENTS, esrc), ["user_id", "event_ts", "event_type"], esrc.label)
-        ut, et = _growth_tables(db, usrc, esrc, segment)
-        validate(db, d, ut, _user_checks(segment))
-        stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
+        need = _required("users") + ([segment] if segment else [])
+        require_columns(db.view(_USERS, usrc), list(dict.fromkeys(need)), usrc.label)
+        require_columns(db.view(_EVENTS, esrc), _required("events"), esrc.label)
+        ut, et, uchecks, echecks = _growth_tables(db, d, usrc, esrc, segment)
+        validate(db, d, ut, uchecks)
+        stats = validate(db, d, et, echecks, extra=", max(us) AS last_us")
         got = db.arrow(_cohort_sql(d, ut.sql(d), et.sql(d), segment, max_weeks)).to_pandas()
     if as_of is None:
         if stats["last_us"] is None:
@@ -872,11 +873,11 @@ def activity_lifetimes(
         found = db.view(_USERS, usrc)
         if column is not None and column not in found:
             raise InputError(f"unknown cohort {cohort!r}; use month, week or a users column")
-        require_columns(found, ["user_id", "signup_ts"], usrc.label)
-        require_columns(db.view(_EVENTS, esrc), ["user_id", "event_ts", "event_type"], esrc.label)
-        ut, et = _growth_tables(db, usrc, esrc, column)
-        first = validate(db, d, ut, _user_checks(column), extra=", min(signup_us) AS first_us")
-        stats = validate(db, d, et, _GROWTH_EVENT_CHECKS, extra=", max(us) AS last_us")
+        require_columns(found, _required("users"), usrc.label)
+        require_columns(db.view(_EVENTS, esrc), _required("events"), esrc.label)
+        ut, et, uchecks, echecks = _growth_tables(db, d, usrc, esrc, column)
+        first = validate(db, d, ut, uchecks, extra=", min(signup_us) AS first_us")
+        stats = validate(db, d, et, echecks, extra=", max(us) AS last_us")
         if as_of is None and stats["last_us"] is None:
             raise InputError("the events table is empty: give as_of", source=esrc.label)
         as_of_ts = (
@@ -972,9 +973,36 @@ def _utc(ts) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _growth_tables(db, usrc, esrc, segment: str | None) -> tuple[Table, Table]:
-    """The users and events as :class:`~bayes.engines.checks.Table` (views registered)."""
-    ut = Table(usrc, _USERS, _users_select(segment, "signup_ts" in db.text_columns[_USERS]))
+def _required(table: str) -> list[str]:
+    """The columns the pandas loader requires (the data dictionary of ``users``/``events``)."""
+    from bayes.growth.data import EVENTS_COLUMNS, USERS_COLUMNS
+
+    columns = USERS_COLUMNS if table == "users" else EVENTS_COLUMNS
+    return [c.name for c in columns if c.required]
+
+
+def _growth_tables(db, d: Dialect, usrc, esrc, segment: str | None):
+    """The users and events as :class:`~bayes.engines.checks.Table` (views registered) and
+    their checks: the data dictionary's (:func:`~bayes.engines.checks.dictionary_checks`,
+    the pandas loaders' messages, over the raw columns carried along), then the cohorts'."""
+    from bayes.growth.data import EVENTS_COLUMNS, USERS_COLUMNS
+
+    def dictionary(view, src, columns, parsed):
+        found = db.column_types[view]
+        raw = [c.name for c in columns if c.name in found]
+        checks = dictionary_checks(
+            columns,
+            d,
+            types=found,
+            text=db.text_columns[view],
+            csv=src.kind == "csv",
+            parsed=parsed,
+        )
+        return raw, checks
+
+    uraw, uchecks = dictionary(_USERS, usrc, USERS_COLUMNS, {"signup_ts": "signup_us"})
+    eraw, echecks = dictionary(_EVENTS, esrc, EVENTS_COLUMNS, {"event_ts": "us"})
+    ut = Table(usrc, _USERS, _users_select(segment, "signup_ts" in db.text_columns[_USERS], uraw))
     et = Table(
         esrc,
         _EVENTS,
@@ -982,6 +1010,7 @@ def _growth_tables(db, usrc, esrc, segment: str | None) -> tuple[Table, Table]:
             _events_select,
             ts_text="event_ts" in db.text_columns[_EVENTS],
             signup_text="signup_ts" in db.text_columns[_USERS],
+            raw=eraw,
         ),
     )
-    return ut, et
+    return ut, et, _user_checks(segment, uchecks), _event_checks(echecks)
