@@ -911,3 +911,17 @@ def test_ltv_fit_cli_aggregates_the_log_on_the_engine(tmp_path):
     assert sb["monetary_policy"]["negative_rows_dropped"] > 0
     assert sb["holdout"]["survival_glm"].startswith("not run: the log was aggregated")
     assert (sa["source"]["engine"], sb["source"]["engine"]) == ("pandas", "duckdb")
+
+
+def test_experiment_cli_spark_master_needs_spark(tmp_path, capsys):
+    """`bayes experiment analyze --spark-master` without `--engine spark` is refused before
+    any work (the engines' rule for every command)."""
+    from bayes.cli import main
+    from bayes.experiments.data import generate_experiment, write_experiment
+
+    write_experiment(generate_experiment(200, seed=1), tmp_path, "csv")
+    argv = ["experiment", "analyze", "--data", tmp_path / "experiment.csv", "--arm", "arm"]
+    argv += ["--metric", "revenue", "--spark-master", "local[1]", "--out", tmp_path / "out"]
+    assert main([str(a) for a in argv]) == 2
+    assert "--spark-master local[1] needs --engine spark" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
