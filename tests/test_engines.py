@@ -624,6 +624,11 @@ def test_integer_ids_sort_as_their_text():
     assert [str(i) for i in ids[order]] == list(index)
     text_order, text_index = _customer_index(pa.array([str(i) for i in ids]))
     assert list(text_index) == list(index) and (ids[text_order] == ids[order]).all()
+    # ids of at most 18 digits take the one-key sort (with and without negatives)
+    for small in (ids[np.abs(ids) < 10**17], ids[(ids >= 0) & (ids < 10**6)]):
+        small = np.concatenate([small, [10**17, 10**16, 7 * 10**17]])
+        _, index = _customer_index(pa.array(small))
+        assert list(index) == sorted(str(i) for i in small)
 
 
 def test_rfm_is_the_same_on_every_run(growth):

@@ -168,13 +168,21 @@ def _id_out(cols: dict) -> str:
 
 def _text_order(ids: np.ndarray) -> np.ndarray:
     """The permutation sorting integer ids by their decimal text (``"-7" < "1" < "10" < "2"``),
-    computed on the integers: negatives first, then by the digits padded to 19 places, then
-    the shorter text first."""
+    computed on the integers: negatives first (``"-"`` sorts before the digits), then by the
+    digits padded to the longest id's width ``D``, the shorter text first. With ``D <= 18`` the
+    two keys fit one ``uint64`` (``padded * D + digits - 1 < 10**D * D <= 1.8e19``): one sort."""
     neg = ids < 0
     a = np.abs(ids).astype(np.uint64)  # (abs of int64 min wraps to 2**63: right as uint64)
     nd = np.searchsorted(_POW10, a, side="right").astype(np.uint64)  # digits - 1
-    padded = a * np.power(np.uint64(10), np.uint64(18) - nd)
-    return np.lexsort((nd, padded, ~neg))
+    width = int(nd.max()) + 1 if len(nd) else 1
+    if width > 18:
+        padded = a * np.power(np.uint64(10), np.uint64(18) - nd)
+        return np.lexsort((nd, padded, ~neg))
+    key = a * np.power(np.uint64(10), np.uint64(width - 1) - nd) * np.uint64(width) + nd
+    if not neg.any():
+        return np.argsort(key)
+    rows = np.arange(len(ids))
+    return np.concatenate([rows[neg][np.argsort(key[neg])], rows[~neg][np.argsort(key[~neg])]])
 
 
 def _customer_index(ids) -> tuple[np.ndarray, pd.Index]:
