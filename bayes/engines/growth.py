@@ -206,6 +206,17 @@ def _customer_index(ids) -> tuple[np.ndarray, pd.Index]:
     return order, pd.Index(pd.arrays.ArrowStringArray(text), name="customer_id")
 
 
+def _customers(table, names) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """The customers with a purchase day in the period (``n_days > 0``) in the order of their
+    ids' text: their index (:func:`_customer_index`) and the columns ``names`` as arrays."""
+    import pyarrow.compute as pc
+
+    if pc.min(table.column("n_days")).as_py() == 0:  # (never without a period limit)
+        table = table.filter(pc.greater(table.column("n_days"), 0))
+    order, index = _customer_index(table.column("customer_id"))
+    return index, {c: table.column(c).to_numpy(zero_copy_only=False)[order] for c in names}
+
+
 def _rfm_sql(tx: str, cols: dict, checks, *, end_day: int | None, upto_us: int | None) -> str:
     """Per customer of the transactions ``tx`` (a SELECT), in one scan: the purchase days
     (``n_days``, ``first_day``, ``last_day``, days since the epoch) and ``repeat_spend`` (the
@@ -247,21 +258,16 @@ def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
     """lifetimes' columns from the per-customer days (customers with a kept day only), in
     weeks: ``frequency = n_days - 1``, ``recency = (last - first) / 7``,
     ``T = (end - first) / 7``, ``monetary_value`` = repeat spend / repeat days (0 with none)."""
-    import pyarrow.compute as pc
-
-    table = table.filter(pc.greater(table.column("n_days"), 0))
-    order, index = _customer_index(table.column("customer_id"))
-    table = table.take(order)
-    n_days = table.column("n_days").to_numpy().astype(np.int64)
-    first = table.column("first_day").to_numpy().astype(np.int64)
-    last = table.column("last_day").to_numpy().astype(np.int64)
+    names = ["n_days", "first_day", "last_day"] + (["repeat_spend"] if amount else [])
+    index, got = _customers(table, names)
+    n_days, first, last = (got[c].astype(np.int64) for c in names[:3])
     out = {
         "frequency": (n_days - 1).astype(float),
         "recency": (last - first).astype(float) / 7,
         "T": (end_day - first).astype(float) / 7,
     }
     if amount:
-        spend = table.column("repeat_spend").to_numpy(zero_copy_only=False).astype(float)
+        spend = got["repeat_spend"].astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["monetary_value"] = np.where(n_days > 1, spend / (n_days - 1), 0.0)
     return pd.DataFrame(out, index=index)
@@ -631,22 +637,17 @@ def _policy_report(got, amount: bool) -> dict:
 def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
     """:func:`bayes.ltv.data.rfm_summary`'s columns for the customers with a purchase day in
     the period, durations in units of ``per`` days."""
-    import pyarrow.compute as pc
-
-    got = got.filter(pc.greater(got.column("n_days"), 0))
-    order, index = _customer_index(got.column("customer_id"))
-    got = got.take(order)
-    n_days = got.column("n_days").to_numpy().astype(np.int64)
-    first = got.column("first_day").to_numpy().astype(np.int64)
-    last = got.column("last_day").to_numpy().astype(np.int64)
+    names = ["n_days", "first_day", "last_day"]
+    names += ["spend_frequency", "repeat_spend"] if amount else []
+    index, got = _customers(got, names)
+    n_days, first, last = (got[c].astype(np.int64) for c in names[:3])
     out = {
         "frequency": (n_days - 1).astype(float),
         "recency": (last - first).astype(float) / per,
         "T": (end_day - first).astype(float) / per,
     }
     if amount:
-        k = got.column("spend_frequency").to_numpy(zero_copy_only=False).astype(float)
-        spend = got.column("repeat_spend").to_numpy(zero_copy_only=False).astype(float)
+        k, spend = got["spend_frequency"].astype(float), got["repeat_spend"].astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["monetary_value"] = np.where(k > 0, spend / k, 0.0)
         out["spend_frequency"] = k
