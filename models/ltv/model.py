@@ -114,35 +114,6 @@ def _bad(ids, mask, what: str) -> ValueError:
     return ValueError(f"{what} (customers {shown}{' ...' if n > 5 else ''}; {n} rows)")
 
 
-def _merge_parts(parts: list, names: Sequence[str] = ("gamma_gamma",)):
-    """One ``InferenceData`` from independently sampled parts (BG/NBD first): posterior, prior
-    and constant data merged; the first part's sample statistics as they are, each other's
-    prefixed with its name (``gamma_gamma_tree_depth``...), and ``diverging`` true where any
-    part diverged (so the one diagnostics rule sees every divergence)."""
-    import arviz as az
-
-    if len(parts) == 1:
-        return parts[0]
-    groups = {}
-    for g in ("posterior", "prior", "constant_data"):
-        ds = [getattr(p, g) for p in parts if g in p.groups()]
-        if ds:
-            groups[g] = xr.merge(ds, combine_attrs="override")
-    stats = parts[0].sample_stats
-    for name, part in zip(names, parts[1:], strict=False):
-        other = part.sample_stats
-        stats = stats.assign(
-            {
-                f"{name}_{k}": v
-                for k, v in other.data_vars.items()
-                if not k.startswith(("perf_counter", "process_time"))  # wall clock: not kept
-            }
-        )
-        stats["diverging"] = stats["diverging"] | other["diverging"]
-    groups["sample_stats"] = stats
-    return az.InferenceData(**groups)
-
-
 class LTVModel(BayesianModel):
     """BG/NBD (purchases, P(alive)) + Gamma-Gamma (spend) customer lifetime value.
 
@@ -310,17 +281,14 @@ class LTVModel(BayesianModel):
         self,
         prepared: LTVData,
         *,
-        params: Sequence[str] | None = None,
         pooling: str | None = None,
         pilot: dict | None = None,
     ):
         """The PyMC model: declared priors (in the fit's time unit) + compressed likelihoods.
 
-        ``params`` restricts it to one part (:data:`~priors.ltv.BGNBD_PARAMS` or
-        :data:`~priors.ltv.GAMMA_GAMMA_PARAMS`; default both), ``pooling`` overrides the
-        model's (the pilot of a partial-pooling fit is the ``"none"`` model) and ``pilot``
-        (per parameter: each segment's estimate and standard error) sets how the segments
-        are sampled (:func:`~priors.ltv.add_ltv_parameters`).
+        ``pooling`` overrides the model's (the pilot of a partial-pooling fit is the
+        ``"none"`` model) and ``pilot`` (per parameter: each segment's estimate and standard
+        error) sets how the segments are sampled (:func:`~priors.ltv.add_ltv_parameters`).
 
         The unique rows and their counts are registered as ``pm.Data`` (``row_*``,
         ``spend_row_*``) so the NetCDF carries what the likelihood saw (``constant_data``): a
@@ -333,38 +301,32 @@ class LTVModel(BayesianModel):
         seg = prepared.segment is not None
         comp, sp = prepared.rfm, prepared.spend
         self.fitted_spend_ = sp is not None
-        names = list(params) if params is not None else self._param_names()
-        bg = BGNBD_PARAMS[0] in names
-        gg = GAMMA_GAMMA_PARAMS[0] in names and sp is not None
-        coords = {}
-        if bg:
-            coords["rfm_row"] = np.arange(comp.n_unique)
+        coords = {"rfm_row": np.arange(comp.n_unique)}
         if seg:
             coords["segment"] = list(prepared.segments)
-        if gg:
+        if sp is not None:
             coords["spend_row"] = np.arange(sp.n_unique)
         n_seg = len(prepared.segments) if seg else 1
         with pm.Model(coords=coords) as model:
             theta = add_ltv_parameters(
                 self.priors_in_unit(),
-                [n for n in self._param_names() if n in names],
+                self._param_names(),
                 segment_dim="segment" if seg else None,
                 pooling=pooling or self.pooling,
                 pilot=pilot,
             )
-            if bg:
-                for name, values in (
-                    ("row_frequency", comp.x),
-                    ("row_recency", comp.t_x),
-                    ("row_T", comp.T),
-                    ("row_count", comp.weight),
-                ):
-                    pm.Data(name, values, dims="rfm_row")
-                if seg:
-                    pm.Data("row_segment", comp.segment, dims="rfm_row")
-                ll = bgnbd_loglike_factored(*(theta[k] for k in BGNBD_PARAMS), comp, n_seg)
-                pm.Potential("bgnbd_loglike", ll)
-            if gg:
+            for name, values in (
+                ("row_frequency", comp.x),
+                ("row_recency", comp.t_x),
+                ("row_T", comp.T),
+                ("row_count", comp.weight),
+            ):
+                pm.Data(name, values, dims="rfm_row")
+            if seg:
+                pm.Data("row_segment", comp.segment, dims="rfm_row")
+            ll = bgnbd_loglike_factored(*(theta[k] for k in BGNBD_PARAMS), comp, n_seg)
+            pm.Potential("bgnbd_loglike", ll)
+            if sp is not None:
                 pm.Data("spend_row_frequency", sp.x, dims="spend_row")
                 pm.Data("spend_row_monetary_value", sp.m, dims="spend_row")
                 pm.Data("spend_row_count", sp.weight, dims="spend_row")
@@ -376,28 +338,24 @@ class LTVModel(BayesianModel):
                 pm.Potential("gamma_gamma_loglike", ll_s)
         return model
 
-    def _parts(self) -> list[tuple[str, ...]]:
-        """BG/NBD and Gamma-Gamma share no parameter and no data: their posteriors are
-        independent and are sampled as two smaller ones (each its own step size and mass
-        matrix; the slower one no longer sets the pace of the other)."""
-        return [BGNBD_PARAMS] + ([GAMMA_GAMMA_PARAMS] if self.spend_ else [])
+    def _sample(self, prepared: LTVData, cfg):
+        """NUTS started from the Laplace pilot (:mod:`models.ltv.start`).
 
-    def _sample_part(self, prepared: LTVData, names, cfg):
-        """NUTS on one part, started from the Laplace pilot (:mod:`models.ltv.start`).
-
-        Returns ``(idata, model, record)``; ``record`` says how the part was parameterised."""
+        Returns ``(idata, model, record)``; ``record`` says how the segments were
+        parameterised."""
         from models.ltv import start as S
 
+        names = self._param_names()
         partial = prepared.segment is not None and self.pooling == "partial"
         if cfg.backend != "pymc":  # nutpie and numpyro adapt their own mass matrix
-            model = self.build_model(prepared, params=names)
+            model = self.build_model(prepared)
             return sample(model, cfg), model, {}
         record = {}
         if partial:
-            indep = self.build_model(prepared, params=names, pooling="none")
+            indep = self.build_model(prepared, pooling="none")
             fit = S.laplace(indep)
             pilot = S.segment_pilot(fit, indep, names)
-            model = self.build_model(prepared, params=names, pilot=pilot)
+            model = self.build_model(prepared, pilot=pilot)
             start = S.hierarchical_start(model, names, pilot)
             segs = list(prepared.segments)
             record = {
@@ -409,7 +367,7 @@ class LTVModel(BayesianModel):
                 for n in names
             }
         else:
-            model = self.build_model(prepared, params=names)
+            model = self.build_model(prepared)
             start = S.laplace(model).point
         step, inits = S.nuts_step(
             model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
@@ -422,22 +380,18 @@ class LTVModel(BayesianModel):
 
         cfg = self.sampler_
         self.fitted_spend_ = prepared.spend is not None
-        parts, records = [], {}
-        for i, names in enumerate(self._parts()):
-            part_cfg = cfg if i == 0 else cfg.replace(seed=(cfg.seed + i) % 2**32)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*Potential.*", category=UserWarning)
-                idata, model, record = self._sample_part(prepared, names, part_cfg)
-                with model:
-                    prior = pm.sample_prior_predictive(
-                        draws=min(500, cfg.draws * cfg.chains), random_seed=part_cfg.seed + 1
-                    )
-            idata.extend(prior)
-            parts.append(idata)
-            records.update(record)
-        idata = _merge_parts(parts)
-        if records:
-            idata.attrs["ltv_pilot"] = json.dumps(records)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Potential.*", category=UserWarning)
+            idata, model, record = self._sample(prepared, cfg)
+            with model:  # a small graph: FAST_COMPILE beats compiling it to C (as in the base)
+                prior = pm.sample_prior_predictive(
+                    draws=min(500, cfg.draws * cfg.chains),
+                    random_seed=cfg.seed + 1,
+                    compile_kwargs={"mode": "FAST_COMPILE"},
+                )
+        idata.extend(prior)
+        if record:
+            idata.attrs["ltv_pilot"] = json.dumps(record)
         self._add_groups(idata, None, prepared)
         return idata
 
