@@ -18,9 +18,9 @@ mass matrix has learnt the scales. The pilot removes that phase:
    parameter's spread across segments (DerSimonian & Laird's moment estimator, as in a
    random-effects meta-analysis) for the start;
 3. :func:`hierarchical_start` maps the independent modes onto the hierarchical model's
-   coordinates; the Hessian there gives the first mass matrix (:func:`nuts_step`), which the
-   adaptation shrinks towards (:class:`models.ltv.potential.LaplaceFullAdapt`), and Laplace
-   draws give each chain its own start.
+   coordinates; the Hessian there gives the first mass matrix (:func:`nuts_step`: PyMC's
+   dense adaptation, the Laplace covariance counted as :data:`LAPLACE_WEIGHT` draws in its
+   first window), and Laplace draws give each chain its own start.
 
 Everything here is deterministic given the data and the seed.
 """
@@ -45,7 +45,7 @@ __all__ = [
 _MIN_PRECISION = 1.0
 #: spread floor (log scale) when the independent modes agree within their errors
 _MIN_SPREAD = 0.02
-#: pseudo-draws of the Laplace covariance in every adaptation window of the mass matrix
+#: pseudo-draws of the Laplace covariance in the first adaptation window of the mass matrix
 LAPLACE_WEIGHT = 200
 
 
@@ -174,13 +174,12 @@ def nuts_step(model, start: dict, *, target_accept: float, chains: int, seed: in
     ``start`` (then adapted as usual), and one start per chain drawn from that Laplace
     approximation (half its width: dispersed, but not in the tails)."""
     import pymc as pm
+    from pymc.step_methods.hmc.quadpotential import QuadPotentialFullAdapt
 
     f = _logp_dlogp(model)
     q = _ravel(model, start)
     cov = _covariance(_hessian(f, q))
-    from models.ltv.potential import LaplaceFullAdapt
-
-    potential = LaplaceFullAdapt(q.size, q, cov, LAPLACE_WEIGHT)
+    potential = QuadPotentialFullAdapt(q.size, q, cov, LAPLACE_WEIGHT)
     step = pm.NUTS(model=model, target_accept=target_accept, potential=potential)
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(cov)
