@@ -208,6 +208,9 @@ def sample(model, config: SamplerConfig | None = None, **pm_kwargs):
     if cfg.backend != "pymc":
         kwargs.pop("cores")
         pm_kwargs.pop("init", None)  # nutpie/numpyro adapt their own mass matrix
+    if "step" in pm_kwargs:  # a step method built by the caller carries its target_accept
+        kwargs.pop("target_accept")
+        pm_kwargs.pop("init", None)
     kwargs.update(pm_kwargs)
     with interrupt_guard(), model:
         idata = pm.sample(**kwargs)

@@ -153,7 +153,7 @@ def add_ltv_parameters(
     *,
     segment_dim: str | None = None,
     pooling: str = "partial",
-    centered: bool = False,
+    pilot: Mapping[str, tuple] | None = None,
 ) -> dict:
     """Create the PyMC variables of ``names`` in the current model; return ``name -> tensor``.
 
@@ -162,12 +162,31 @@ def add_ltv_parameters(
       :meth:`Prior.to_pymc`.
     * ``pooling="none"``: each segment gets the declared prior independently (``dims=segment``).
     * ``pooling="partial"``: ``log_<n>_median ~ Normal(mu, sigma)`` (the declared prior),
-      ``<n>_segment_sd`` from its own entry, and ``log <n>_s = log_<n>_median + sd * z_s`` with
-      ``z_s ~ Normal(0, 1)`` (non-centred; ``centered=True`` draws ``log <n>_s`` directly,
-      better when every segment is large). ``<n>`` (dims segment) and ``<n>_median`` are
-      deterministics.
+      ``<n>_segment_sd`` (``tau``) from its own entry, and
+      ``log <n>_s ~ Normal(log_<n>_median, tau)`` for every segment. ``<n>`` (dims segment)
+      and ``<n>_median`` are deterministics.
+
+    **How the segments are sampled.** Without ``pilot``, non-centred:
+    ``log <n>_s = median + tau * <n>_raw_s`` with ``<n>_raw_s ~ Normal(0, 1)``. With
+    ``pilot = {n: (estimates, standard_errors)}`` — each segment's ``log <n>`` and its
+    standard error ``sigma_s`` from an independent fit — the coordinate adapts to the
+    spread: with ``q = tau^2 / sigma_s^2``, ``B = 1 / (1 + q)`` (the shrinkage of a
+    Normal-Normal model) and ``k = 1 / sqrt(1 + q)``,
+
+    ``log <n>_s = B median + (1 - B) estimate_s + tau k raw_s``,
+    ``raw_s ~ Normal((1 - B)(median - estimate_s) / (tau k), 1 / k)``,
+
+    which is the same prior (``log <n>_s - median ~ Normal(0, tau)``) for any estimates
+    and errors. Where the data pin the segment down (``tau >> sigma_s``) it is centred and
+    standardised by the data; where the hierarchy does (``tau << sigma_s``) it is the
+    non-centred form; and if the likelihood were Normal around the estimates, ``raw_s``
+    would be ``Normal(0, 1)`` given the median and spread *whatever they are* — the funnel
+    between a spread and its segments is gone, not just moved. No fixed choice does that for
+    a parameter whose spread is about its standard errors (Papaspiliopoulos, Roberts & Sköld
+    2007 on partial centring; this is its conditionally whitened form).
     """
     import pymc as pm
+    import pytensor.tensor as pt
 
     missing = [n for n in names if n not in priors]
     if missing:
@@ -188,12 +207,22 @@ def add_ltv_parameters(
         elif pooling == "partial":
             center = pm.Normal(f"log_{n}_median", mu, sigma)
             pm.Deterministic(f"{n}_median", pm.math.exp(center))
-            sd = priors[segment_sd_name(n)].to_pymc(segment_sd_name(n))
-            if centered:
-                log_n = pm.Normal(f"log_{n}", center, sd, dims=segment_dim)
+            tau = priors[segment_sd_name(n)].to_pymc(segment_sd_name(n))
+            if pilot is not None and n in pilot:
+                est, se = (np.asarray(v, dtype=float) for v in pilot[n])
+                prec = 1.0 / np.maximum(se, 1e-12) ** 2  # 1 / sigma_s^2
             else:
-                z = pm.Normal(f"{n}_z", 0.0, 1.0, dims=segment_dim)
-                log_n = pm.Deterministic(f"log_{n}", center + sd * z, dims=segment_dim)
+                est = prec = np.zeros(len(pm.modelcontext(None).coords[segment_dim]))
+            q = tau**2 * prec
+            shrink = 1.0 / (1.0 + q)
+            k = pt.sqrt(shrink)
+            # (1 - B) (median - est) / (tau k) = tau prec k (median - est): finite at tau = 0
+            raw = pm.Normal(f"{n}_raw", tau * prec * k * (center - est), 1.0 / k, dims=segment_dim)
+            log_n = pm.Deterministic(
+                f"log_{n}",
+                shrink * center + (1.0 - shrink) * est + tau * k * raw,
+                dims=segment_dim,
+            )
         else:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         out[n] = pm.Deterministic(n, pm.math.exp(log_n), dims=segment_dim)

@@ -19,6 +19,7 @@ likelihood stays compressed per segment, so the cost does not grow with the cust
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from models.ltv.likelihood import (
 )
 from models.ltv.simulate import simulate_bgnbd
 from models.ltv.units import canonical_unit, days_per_unit, units_per_month
+from models.sampling import sample
 from priors.ltv import (
     BGNBD_PARAMS,
     DECLARED_TIME_UNIT,
@@ -70,9 +72,6 @@ RFM_COLUMNS: tuple[str, ...] = ("frequency", "recency", "T")
 #: the ``log_likelihood`` group (one value per customer and draw) is stored when
 #: customers x chains x draws is at most this (80 MB); larger fits compute it on demand
 LOGLIK_MAX_VALUES = 10_000_000
-#: partial pooling samples the segment effects centred when every segment has at least this
-#: many customers (the data pin each segment down), else non-centred (small segments)
-CENTERED_MIN_CUSTOMERS = 2_000
 _FREQ_BINS = 8  # posterior predictive: customers by repeat purchases 0..6 and 7+
 
 
@@ -139,7 +138,6 @@ class LTVModel(BayesianModel):
     domain: ClassVar[str] = "ltv"
     entity: ClassVar[str] = "customer_id"
     time_unit = "week"
-    sample_kwargs: ClassVar[dict] = {"init": "jitter+adapt_full"}
 
     def __init__(
         self,
@@ -224,7 +222,8 @@ class LTVModel(BayesianModel):
                 raise ValueError(f"no segment column {self.segment!r}; found {list(data.columns)}")
             labels = data[self.segment].astype(str).to_numpy()
             if not predicting:
-                segments = tuple(sorted(set(labels)))
+                segments = tuple(str(v) for v in pd.unique(labels))
+                segments = tuple(sorted(segments))
                 if len(segments) < 2:
                     raise ValueError(
                         f"segment column {self.segment!r} has a single value {segments}; "
@@ -232,8 +231,7 @@ class LTVModel(BayesianModel):
                     )
             else:
                 segments = tuple(self.segments_)
-            code = {s: i for i, s in enumerate(segments)}
-            seg = np.array([code.get(s, -1) for s in labels], dtype=np.int64)
+            seg = pd.Categorical(labels, categories=list(segments)).codes.astype(np.int64)
         if spend:
             if "monetary_value" not in data.columns:
                 raise ValueError("a spend model needs a monetary_value column")
@@ -279,37 +277,43 @@ class LTVModel(BayesianModel):
         return h.hexdigest()
 
     # ------------------------------------------------------------------ model
-    def _centered(self, prepared: LTVData) -> bool:
-        if prepared.segment is None:
-            return False
-        sizes = np.bincount(prepared.segment, minlength=len(prepared.segments))
-        return bool(sizes.min() >= CENTERED_MIN_CUSTOMERS)
-
-    def build_model(self, prepared: LTVData):
+    def build_model(
+        self,
+        prepared: LTVData,
+        *,
+        pooling: str | None = None,
+        pilot: dict | None = None,
+    ):
         """The PyMC model: declared priors (in the fit's time unit) + compressed likelihoods.
+
+        ``pooling`` overrides the model's (the pilot of a partial-pooling fit is the
+        ``"none"`` model) and ``pilot`` (per parameter: each segment's estimate and standard
+        error) sets how the segments are sampled (:func:`~priors.ltv.add_ltv_parameters`).
 
         The unique rows and their counts are registered as ``pm.Data`` (``row_*``,
         ``spend_row_*``) so the NetCDF carries what the likelihood saw (``constant_data``): a
-        reviewer can recompute it from the file. They are records: the factored likelihood is
-        built from the compressed arrays (its gather indices depend on the values).
+        reviewer can recompute it from the file. They are records: the likelihood nodes
+        (:class:`~models.ltv.likelihood.BGNBDKernel`,
+        :class:`~models.ltv.likelihood.GammaGammaKernel`) hold the compressed arrays.
         """
         import pymc as pm
 
         seg = prepared.segment is not None
         comp, sp = prepared.rfm, prepared.spend
+        self.fitted_spend_ = sp is not None
         coords = {"rfm_row": np.arange(comp.n_unique)}
         if seg:
             coords["segment"] = list(prepared.segments)
         if sp is not None:
             coords["spend_row"] = np.arange(sp.n_unique)
-        self.fitted_spend_ = sp is not None
+        n_seg = len(prepared.segments) if seg else 1
         with pm.Model(coords=coords) as model:
             theta = add_ltv_parameters(
                 self.priors_in_unit(),
                 self._param_names(),
                 segment_dim="segment" if seg else None,
-                pooling=self.pooling,
-                centered=self._centered(prepared),
+                pooling=pooling or self.pooling,
+                pilot=pilot,
             )
             for name, values in (
                 ("row_frequency", comp.x),
@@ -320,22 +324,76 @@ class LTVModel(BayesianModel):
                 pm.Data(name, values, dims="rfm_row")
             if seg:
                 pm.Data("row_segment", comp.segment, dims="rfm_row")
-            ll = bgnbd_loglike_factored(*(theta[k] for k in BGNBD_PARAMS), comp)
-            pm.Potential("bgnbd_loglike", (comp.weight * ll).sum())
+            ll = bgnbd_loglike_factored(*(theta[k] for k in BGNBD_PARAMS), comp, n_seg)
+            pm.Potential("bgnbd_loglike", ll)
             if sp is not None:
                 pm.Data("spend_row_frequency", sp.x, dims="spend_row")
                 pm.Data("spend_row_monetary_value", sp.m, dims="spend_row")
                 pm.Data("spend_row_count", sp.weight, dims="spend_row")
                 if seg:
                     pm.Data("spend_row_segment", sp.segment, dims="spend_row")
-                ll_s = gamma_gamma_loglike_factored(*(theta[k] for k in GAMMA_GAMMA_PARAMS), sp)
-                pm.Potential("gamma_gamma_loglike", (sp.weight * ll_s).sum())
+                ll_s = gamma_gamma_loglike_factored(
+                    *(theta[k] for k in GAMMA_GAMMA_PARAMS), sp, n_seg
+                )
+                pm.Potential("gamma_gamma_loglike", ll_s)
         return model
 
+    def _sample(self, prepared: LTVData, cfg):
+        """NUTS started from the Laplace pilot (:mod:`models.ltv.start`).
+
+        Returns ``(idata, model, record)``; ``record`` says how the segments were
+        parameterised."""
+        from models.ltv import start as S
+
+        names = self._param_names()
+        partial = prepared.segment is not None and self.pooling == "partial"
+        if cfg.backend != "pymc":  # nutpie and numpyro adapt their own mass matrix
+            model = self.build_model(prepared)
+            return sample(model, cfg), model, {}
+        record = {}
+        if partial:
+            indep = self.build_model(prepared, pooling="none")
+            fit = S.laplace(indep)
+            pilot = S.segment_pilot(fit, indep, names)
+            model = self.build_model(prepared, pilot=pilot)
+            start = S.hierarchical_start(model, names, pilot)
+            segs = list(prepared.segments)
+            record = {
+                n: {
+                    "segment": segs,
+                    "log_estimate": np.round(pilot[n][0], 4).tolist(),
+                    "standard_error": np.round(pilot[n][1], 4).tolist(),
+                }
+                for n in names
+            }
+        else:
+            model = self.build_model(prepared)
+            start = S.laplace(model).point
+        step, inits = S.nuts_step(
+            model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
+        )
+        idata = sample(model, cfg, step=step, initvals=[S.initvals(model, p) for p in inits])
+        return idata, model, record
+
     def _fit_idata(self, prepared):
+        import pymc as pm
+
+        cfg = self.sampler_
+        self.fitted_spend_ = prepared.spend is not None
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Potential.*", category=UserWarning)
-            return super()._fit_idata(prepared)
+            idata, model, record = self._sample(prepared, cfg)
+            with model:  # a small graph: FAST_COMPILE beats compiling it to C (as in the base)
+                prior = pm.sample_prior_predictive(
+                    draws=min(500, cfg.draws * cfg.chains),
+                    random_seed=cfg.seed + 1,
+                    compile_kwargs={"mode": "FAST_COMPILE"},
+                )
+        idata.extend(prior)
+        if record:
+            idata.attrs["ltv_pilot"] = json.dumps(record)
+        self._add_groups(idata, None, prepared)
+        return idata
 
     def _diag_vars(self, idata) -> list[str]:
         names = self._param_names()
