@@ -1,6 +1,9 @@
 """LTVModel on the contract: fit (tiny) -> save -> bayes.load -> predict identically; the
 provenance schema with its time unit; the log likelihood for az.loo; days vs weeks; segments."""
 
+import copy
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,6 +138,23 @@ def test_provenance_groups_and_loo(weekly):
     loo = az.loo(m.idata_)
     assert np.isfinite(loo.elpd_loo)
     assert m.summary()["variable"].tolist() == ["r", "alpha", "a", "b", "p", "q", "v"]
+
+
+def test_draws_with_infinite_mean_spend_warn_and_give_nan(weekly):
+    """A draw with q <= 1 (infinite Gamma-Gamma mean) gives NaN spend and LTV at that draw
+    only, and the prediction says how many draws and customers."""
+    m, data = weekly
+    m2 = copy.deepcopy(m)
+    q = m2.idata_.posterior["q"]
+    q[0, 0] = 0.9  # one draw of chain 0
+    with pytest.warns(UserWarning, match=r"q <= 1 for all customers"):
+        pred = m2.predict(data.head(20))
+    spend = pred["expected_spend"].values
+    assert np.isnan(spend[0, 0]).all() and np.isfinite(spend[:, 1:]).all()
+    assert np.isnan(pred["ltv_12m"].values[0, 0]).all()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*q <= 1")  # none on the untouched fit
+        m.predict(data.head(20))
 
 
 def test_purchase_probabilities_and_p_alive_matrix(weekly):

@@ -114,6 +114,26 @@ def _bad(ids, mask, what: str) -> ValueError:
     return ValueError(f"{what} (customers {shown}{' ...' if n > 5 else ''}; {n} rows)")
 
 
+def _warn_infinite_spend(q, segment_codes) -> None:
+    """Warn when some draws have ``q <= 1``: the Gamma-Gamma mean spend ``p v / (q - 1)`` is
+    infinite there, so expected spend and LTV are NaN at those draws (by design, not a bug).
+    Segments unseen in the fit draw ``q`` from the population, where this is most likely."""
+    bad = np.asarray(q) <= 1.0  # (chain, draw, rows): rows are customers or one column
+    if not bad.any():
+        return
+    share = bad.reshape(-1, bad.shape[-1]).mean(axis=0)
+    rows = int((share > 0).sum()) if bad.shape[-1] > 1 else "all"
+    unseen = segment_codes is not None and np.any(np.asarray(segment_codes) < 0)
+    warnings.warn(
+        f"{share.max():.1%} of the posterior draws have q <= 1 for {rows} customers "
+        "(the Gamma-Gamma mean spend p v / (q - 1) is infinite there): their expected_spend "
+        "and LTV are NaN at those draws; summarise with NaN-aware reductions"
+        + (" (segments unseen in the fit draw q from the population)" if unseen else ""),
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 class LTVModel(BayesianModel):
     """BG/NBD (purchases, P(alive)) + Gamma-Gamma (spend) customer lifetime value.
 
@@ -562,6 +582,7 @@ class LTVModel(BayesianModel):
                 )
                 gg = self._theta_rows(post, cust_codes, seed=seed)
                 spend = expected_spend(*(gg[k] for k in GAMMA_GAMMA_PARAMS), prep.x_spend, prep.m)
+                _warn_infinite_spend(gg["q"], prep.segment)
                 out["expected_spend"] = spend
                 for mo in months:
                     n = discounted_purchases_if_alive(
