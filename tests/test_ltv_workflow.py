@@ -208,6 +208,9 @@ def test_cli_ltv_fit_segments_holdout_priors_json(growth, tmp_path, capsys):
         str(paths["users"]),
     ]
     args += ["--segment", "device", "--holdout-days", "60", "--priors", str(pri), "--json"]
+    # independent segments: the CLI's segment path without the hierarchy's cost (partial
+    # pooling is fitted by tests/test_ltv_model.py's segmented fixture and notebook 05)
+    args += ["--pooling", "none"]
     code = main([*args, "--out", str(out), *DRAWS])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
@@ -224,6 +227,9 @@ def test_cli_ltv_fit_segments_holdout_priors_json(growth, tmp_path, capsys):
     assert "90% interval" in res["headline"]
     model = bayes.load(out / "posterior.nc")
     assert model.segment == "device" and model.time_unit == "week"
+    # independent segments have no population median: the P(alive) plot shows the largest
+    largest = model.data_["device"].astype(str).value_counts().idxmax()
+    assert model.p_alive_matrix(draws=10).attrs["segment"] == largest
     idata = az.from_netcdf(out / "posterior.nc")
     assert idata.attrs["domain"] == "ltv" and idata.attrs["time_unit"] == "week"
     table = pd.read_csv(out / "ltv.csv")

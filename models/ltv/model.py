@@ -660,7 +660,8 @@ class LTVModel(BayesianModel):
         (default: the longest ``T`` fitted), dims ``chain, draw, frequency, recency``.
 
         Cells with ``frequency == 0`` and ``recency > 0`` are impossible (NaN). In a segmented
-        model, ``segment`` picks one (default: the population median under partial pooling).
+        model, ``segment`` picks one (default: the population median under partial pooling,
+        the segment with the most customers under ``pooling="none"``; named in ``attrs``).
         """
         self.check_fitted()
         d = self.data_
@@ -670,13 +671,14 @@ class LTVModel(BayesianModel):
         freq = np.arange(int(max_frequency) + 1, dtype=float)
         rec = np.linspace(0.0, T, int(n_recency))
         post = self._draws(draws)
+        if self.segment and segment is None and self.pooling != "partial":
+            sizes = d[self.segment].astype(str).value_counts()
+            segment = min(sizes.index, key=lambda s: (-sizes[s], s))  # largest, then by name
         th = {}
         for k in BGNBD_PARAMS:
             vals = post[k]
             if "segment" in vals.dims:
                 if segment is None:
-                    if self.pooling != "partial":
-                        raise ValueError("name a segment for the P(alive) matrix")
                     vals = np.exp(post[f"log_{k}_median"])
                 else:
                     vals = vals.sel(segment=str(segment))
