@@ -49,12 +49,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bayes.growth.data import GrowthTruth
 from models.ltv import (
     expected_purchases,
     expected_purchases_new,
     simulate_bgnbd_holdout,
     simulate_gamma_gamma,
 )
+from priors.ltv import BGNBD_PARAMS as BGNBD
+from priors.ltv import GAMMA_GAMMA_PARAMS as GG
 
 __all__ = [
     "METHODS",
@@ -68,8 +71,6 @@ __all__ = [
 METHODS = ("partial", "none", "pooled")
 #: error columns of :attr:`PoolingStudy.errors` (``spend_vs_truth`` only with spend)
 METRICS = ("purchases_vs_truth", "new_customer_vs_truth", "spend_vs_truth", "holdout_ape")
-BGNBD = ("r", "alpha", "a", "b")
-GG = ("p", "q", "v")
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,9 @@ class PoolingDesign:
 
     #: customers per segment: twelve small (<= ``small_max``) and two large by default
     sizes: tuple[int, ...] = (30, 30, 40, 50, 60, 80, 100, 120, 140, 160, 180, 200, 2500, 5000)
-    #: population medians (the generator's CDNOW-like defaults)
+    #: population medians: the growth generator's CDNOW-like truth (:class:`GrowthTruth`)
     population: dict = field(
-        default_factory=lambda: {
-            "r": 0.25,
-            "alpha": 4.0,
-            "a": 0.8,
-            "b": 2.5,
-            "p": 6.0,
-            "q": 4.0,
-            "v": 15.0,
-        }
+        default_factory=lambda: {k: getattr(GrowthTruth(), k) for k in BGNBD + GG}
     )
     #: sd of each log-parameter across segments
     spread: dict = field(
