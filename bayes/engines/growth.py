@@ -22,8 +22,12 @@ Each is defined once in SQL (:mod:`bayes.engines.sql`) and agrees with its panda
   :mod:`bayes.growth.survival` (``bayes growth survival``): each user's last session, the
   daily counts of repeat and first orders, shaped by the reference's own functions.
 
-Every query scans its log once: the checks ride along as a flag and run (to name the rows)
-only when it is raised. The fits see only these compressed rows: 50M orders become one row per customer, and the LTV
+The checks of a log run first, in a scan of their own: for the transactions one that only
+says whether any row is refused (plus the row count and the first and last times), the
+per-check counts and the rows looked up only then, to name them; for users and events
+:func:`~bayes.engines.checks.validate`'s counts. The aggregations carry no check flags
+through their hash tables.
+The fits see only these compressed rows: 50M orders become one row per customer, and the LTV
 model compresses those again to unique ``(frequency, recency, T)`` rows.
 """
 
