@@ -629,6 +629,16 @@ def test_integer_ids_sort_as_their_text():
         small = np.concatenate([small, [10**17, 10**16, 7 * 10**17]])
         _, index = _customer_index(pa.array(small))
         assert list(index) == sorted(str(i) for i in small)
+    # short ids take the packed sort (key, sign and row number in one uint64), with and
+    # without negatives, up to 12 digits
+    for short in (
+        ids[np.abs(ids) < 10**6],
+        ids[(ids >= 0) & (ids < 10**6)],
+        np.concatenate([ids[np.abs(ids) < 10**6], [10**11, -(10**11)]]),
+    ):
+        order, index = _customer_index(pa.array(short))
+        assert list(index) == sorted(str(i) for i in short)
+        assert [str(i) for i in short[order]] == list(index)
 
 
 def test_rfm_is_the_same_on_every_run(growth):

@@ -6,7 +6,8 @@
    events in < 60 s with peak RSS < 4 GB on 2 cores; DuckDB at 10M at least as fast as
    pandas. Spark's figures are for parity, not speed; the three 10M audiences must be
    byte-identical.
-2. RFM rows from 50M orders on DuckDB (target < 20 s), and how far the LTV fit's input
+2. RFM rows from 50M orders on DuckDB (target < 20 s), at the 3 GB cap and with room not to
+   spill (8 GB), and how far the LTV fit's input
    compresses (unique ``(frequency, recency, T)`` rows, :func:`models.ltv.compress_rfm`).
 
 DuckDB runs with ``memory_limit`` 3GB (``$BAYES_DUCKDB_MEMORY_LIMIT``), spilling beyond it.
@@ -18,7 +19,9 @@ whichever is larger. The inputs are generated once, block by block with constant
 Parquet and take ~15-20 minutes to generate on a loaded machine, 50M orders ~6 minutes).
 
 Usage: ``python -m tests.benchmarks engines`` (or ``make bench``); ``BAYES_BENCH_ENGINES_SIZES``
-(default ``10M,100M``) picks the signup sizes.
+(default ``10M,100M``; empty: RFM only) picks the signup sizes, ``BAYES_BENCH_RFM_LIMITS``
+(default ``3GB,8GB``) the DuckDB memory caps the RFM job runs under. The RFM job prints each
+stage's wall and CPU seconds and peak RSS (validation scan, aggregation, frame).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import json, os, resource, sys, threading, time
 import psutil
 
 peak = [0]
+samples = []  # (time.perf_counter(), RSS): the peak of each stage from its span
 stop = threading.Event()
 
 def sample():
@@ -52,6 +56,7 @@ def sample():
         except psutil.Error:
             rss = 0
         peak[0] = max(peak[0], rss)
+        samples.append((time.perf_counter(), rss))
         stop.wait(0.1)
 
 threading.Thread(target=sample, daemon=True).start()
@@ -60,6 +65,13 @@ def peak_gb():
     stop.set()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return max(peak[0], own) / 1024**3
+
+def stage_peaks_gb(spans):
+    # the largest RSS sampled during each stage (name: (start, end))
+    return {
+        name: max((r for t, r in samples if a <= t <= b), default=0) / 1024**3
+        for name, (a, b) in spans.items()
+    }
 
 def cpu_seconds():
     # CPU time (user + system) of this process and its live children (the Spark JVM)
@@ -122,7 +134,8 @@ elapsed, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 comp = compress_rfm(summary["frequency"], summary["recency"], summary["T"])
 print(json.dumps({
     "seconds": elapsed, "cpu_seconds": cpu, "customers": len(summary),
-    "timings": summary.attrs.get("timings", {}),
+    "timings": summary.attrs.get("timings", {}), "cpu": summary.attrs.get("cpu", {}),
+    "stage_peak_gb": stage_peaks_gb(summary.attrs.get("spans", {})),
     "compressed_rows": int(len(comp.x)),
     "repeat_share": float(np.mean(summary["frequency"] > 0)), "peak_gb": peak_gb(),
 }))
@@ -170,8 +183,13 @@ def ensure_orders() -> Path:
 MEMORY_LIMIT = os.environ.get("BAYES_DUCKDB_MEMORY_LIMIT", "3GB")
 
 
-def _child(code: str, *args: str) -> dict:
-    env = {**os.environ, "BAYES_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT}
+#: DuckDB memory limits of the RFM job: the signup jobs' cap, where its first aggregation
+#: (~50M (customer, day) groups) spills, and room for it (``$BAYES_BENCH_RFM_LIMITS``)
+RFM_LIMITS = os.environ.get("BAYES_BENCH_RFM_LIMITS", f"{MEMORY_LIMIT},8GB").split(",")
+
+
+def _child(code: str, *args: str, memory_limit: str = MEMORY_LIMIT) -> dict:
+    env = {**os.environ, "BAYES_DUCKDB_MEMORY_LIMIT": memory_limit}
     run = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
     )
@@ -202,21 +220,25 @@ def bench_score(size: str, engine: str, master: str = "local[*]") -> dict:
     return r
 
 
-def bench_rfm() -> dict:
+def bench_rfm(memory_limit: str = MEMORY_LIMIT) -> dict:
     import pyarrow.parquet as pq
 
     path = ensure_orders()
     n_orders = pq.ParquetFile(path).metadata.num_rows
-    r = _child(_RFM_CHILD, str(path))
-    r["orders"] = n_orders
+    r = _child(_RFM_CHILD, str(path), memory_limit=memory_limit)
+    r.update(orders=n_orders, memory_limit=memory_limit)
     print(
-        f"RFM on duckdb: {n_orders:,} orders -> {r['customers']:,} customers in "
-        f"{r['seconds']:.1f} s ({r['cpu_seconds']:.1f} s CPU) [target < 20 s]; peak RSS {r['peak_gb']:.2f} GB; the LTV fit "
-        f"sees {r['compressed_rows']:,} unique (frequency, recency, T) rows",
+        f"RFM on duckdb ({memory_limit} cap): {n_orders:,} orders -> {r['customers']:,} "
+        f"customers in {r['seconds']:.1f} s ({r['cpu_seconds']:.1f} s CPU) [target < 20 s]; "
+        f"peak RSS {r['peak_gb']:.2f} GB; the LTV fit sees {r['compressed_rows']:,} unique "
+        f"(frequency, recency, T) rows; load average {os.getloadavg()[0]:.1f} after",
         flush=True,
     )
-    if r.get("timings"):
-        print("  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r["timings"].items()))
+    for name, wall in r.get("timings", {}).items():
+        print(
+            f"  {name}: {wall:.1f} s wall, {r['cpu'].get(name, float('nan')):.1f} s CPU, "
+            f"peak RSS {r['stage_peak_gb'].get(name, float('nan')):.2f} GB"
+        )
     return r
 
 
@@ -250,7 +272,7 @@ def main() -> dict:
             "[targets < 60 s, < 4 GB on 2 cores]",
             flush=True,
         )
-    res["rfm"] = bench_rfm()
+    res["rfm"] = [bench_rfm(limit) for limit in RFM_LIMITS]
     return res
 
 
