@@ -39,10 +39,10 @@ notebooks: $(STAMP)
 	$(PY) -m bayes.notebooks $(if $(QUICK),--quick) $(NB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not study"
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not study"
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not study"
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not slow and not study"
 
 # the statistical studies whose figures the docs quote (minutes each; not part of `make test`)
 study: $(STAMP)
