@@ -441,13 +441,20 @@ def test_compression_equals_numpy_unique_rows():
     np.testing.assert_array_equal(sp.weight, uniq[1])
 
 
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
 @pytest.mark.parametrize("segments", [1, 3])
-def test_kernels_value_and_gradient_match_numpy(segments):
-    """The sampler's NumPy kernels: the BG/NBD and Gamma-Gamma totals equal the per-customer
-    likelihoods (bgnbd_loglike, gamma_gamma_loglike: lifetimes-checked) summed by segment,
-    and the hand-written gradients equal central differences of those (step 1e-6 relative:
-    rounding ~1e-16 |ll| / 1e-6 against gradients of order |ll| / theta; rtol 1e-5)."""
-    from models.ltv.likelihood import BGNBDKernel, GammaGammaKernel
+def test_kernels_value_and_gradient_match_numpy(segments, engine):
+    """The sampler's kernels (numba row passes, and the NumPy ones): the BG/NBD and
+    Gamma-Gamma totals equal the per-customer likelihoods (bgnbd_loglike,
+    gamma_gamma_loglike: lifetimes-checked) summed by segment, and the hand-written
+    gradients equal central differences of those (step 1e-6 relative: rounding
+    ~1e-16 |ll| / 1e-6 against gradients of order |ll| / theta; rtol 1e-5)."""
+    from functools import partial
+
+    from models.ltv import likelihood
+
+    BGNBDKernel = partial(likelihood.BGNBDKernel, engine=engine)
+    GammaGammaKernel = partial(likelihood.GammaGammaKernel, engine=engine)
 
     data = _segment_data(np.random.default_rng(9), n=1500, segments=("a", "b", "c")[:segments])
     codes = pd.Categorical(data["segment"]).codes
@@ -487,6 +494,43 @@ def test_kernels_value_and_gradient_match_numpy(segments):
                 up[i][s] += h
                 dn[i][s] -= h
                 assert g[s] == pytest.approx((ref(up) - ref(dn)) / (2 * h), rel=1e-5), (i, s)
+
+
+@pytest.mark.parametrize("segments", [1, 4])
+def test_numba_row_passes_equal_the_numpy_kernels(segments):
+    """The numba row passes (:mod:`models.ltv.fused`) give the NumPy kernels' value and
+    gradient to 1e-12 relative, with segments, on rows with large ``d`` of both signs
+    (heavy buyers seen recently and long ago: softplus in both tails) and more rows than
+    one block (:data:`models.ltv.fused.CHUNK`)."""
+    from models.ltv import fused
+    from models.ltv.likelihood import BGNBDKernel, GammaGammaKernel
+
+    rng = np.random.default_rng(4)
+    n = 3 * fused.CHUNK
+    T = rng.integers(1, 105, n).astype(float)
+    x = rng.poisson(rng.gamma(0.6, 8.0, n)).astype(float)
+    tx = np.where(x > 0, np.floor(T * rng.beta(2.0, 0.6, n)), 0.0)
+    seg = rng.integers(0, segments, n)
+    comp = M.compress_rfm(x, tx, T, seg)
+    assert (comp.x > 0).sum() > fused.CHUNK
+    m = np.round(rng.gamma(2.0, 20.0, n), 2)
+    spend = M.compress_spend(x, m, seg)
+    for make, theta in (
+        (
+            lambda e: BGNBDKernel(comp, segments, engine=e),
+            [v * np.exp(rng.normal(0, 0.3, segments)) for v in (0.4, 6.0, 0.9, 2.0)],
+        ),
+        (
+            lambda e: GammaGammaKernel(spend, segments, engine=e),
+            [v * np.exp(rng.normal(0, 0.3, segments)) for v in (5.0, 4.0, 12.0)],
+        ),
+    ):
+        fast, slow = make("numba")(*theta), make("numpy")(*theta)
+        assert fast[0] == pytest.approx(slow[0], rel=1e-12, abs=0)
+        for g_fast, g_slow in zip(fast[1:], slow[1:], strict=True):
+            np.testing.assert_allclose(g_fast, g_slow, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="engine"):
+        BGNBDKernel(comp, segments, engine="cuda")
 
 
 def test_whitened_segments_keep_the_declared_prior():

@@ -191,6 +191,29 @@ def _sum(v) -> float:
     return float(np.add.reduce(v, axis=None))
 
 
+#: how the kernels' row passes run: ``"numba"`` (:mod:`models.ltv.fused`) or ``"numpy"``
+ENGINES = ("numba", "numpy")
+
+
+def _engine(engine: str | None) -> str:
+    engine = engine or "numba"
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    return engine
+
+
+def _bgnbd_rows_numba(*args):
+    from models.ltv.fused import bgnbd_rows
+
+    return bgnbd_rows(*args)
+
+
+def _gamma_gamma_rows_numba(*args):
+    from models.ltv.fused import gamma_gamma_rows
+
+    return gamma_gamma_rows(*args)
+
+
 class BGNBDKernel:
     """The total BG/NBD log-likelihood of compressed rows and its gradient, in one NumPy pass.
 
@@ -210,7 +233,9 @@ class BGNBDKernel:
     Parameters are vectors over segments (length ``n_segments``; 1 without segments).
     """
 
-    def __init__(self, comp: CompressedRFM, n_segments: int | None = None):
+    def __init__(
+        self, comp: CompressedRFM, n_segments: int | None = None, engine: str | None = None
+    ):
         seg = comp.segment.astype(np.intp)
         self.n_segments = S = int(n_segments or (seg.max() + 1 if seg.size else 1))
         self.ux, ix = _codes(comp.x)
@@ -222,12 +247,18 @@ class BGNBDKernel:
         self.XWT = np.bincount(seg * nT + iT, w * comp.x, S * nT).reshape(S, nT)
         self.uxs = np.maximum(self.ux, 1.0)
         pos = comp.x > 0
-        self.seg, self.x, self.w = seg[pos], comp.x[pos].astype(float), w[pos]
-        self.fx = (seg * nx + ix)[pos]
+        seg, x, w, fx = seg[pos], comp.x[pos].astype(float), w[pos], (seg * nx + ix)[pos]
         # distinct (t_x, T) pairs of the rows with x > 0
         (pair_t, pair_T), ipair, _ = _unique_rows([comp.t_x[pos], comp.T[pos]])
         self.pair_t, self.pair_T = pair_t.astype(float), pair_T.astype(float)
-        self.fpair = self.seg * self.pair_t.size + ipair
+        fpair = seg * self.pair_t.size + ipair
+        # rows ordered by (segment, pair): the pair tables are read and written in order
+        order = np.argsort(fpair, kind="stable")
+        self.seg, self.x, self.w = seg[order], x[order], w[order]
+        self.fx, self.fpair = fx[order], fpair[order]
+        self.engine = _engine(engine)
+        if self.engine == "numba":  # 4-byte indices: less memory traffic per row
+            self.fx32, self.fpair32 = self.fx.astype(np.uint32), self.fpair.astype(np.uint32)
 
     def __call__(self, r, alpha, a, b):
         """``(loglike, d/dr, d/dalpha, d/da, d/db)``: a float and four vectors over segments."""
@@ -260,31 +291,46 @@ class BGNBDKernel:
             c_x = np.log(ac) + np.log(inv_bx)
             inv_T, inv_t = 1.0 / (alc + self.pair_T), 1.0 / (alc + self.pair_t)
             gap = np.log(inv_t) - np.log(inv_T)
-            seg, w = self.seg, self.w
-            gap_row = gap.ravel()[self.fpair]
-            rx = r[seg]
-            rx += self.x
-            d = gap_row * rx
-            d += c_x.ravel()[self.fx]
-            e = np.abs(d)
-            np.negative(e, out=e)
-            np.exp(e, out=e)  # exp(-|d|)
-            soft = np.log1p(e)
-            soft += np.maximum(d, 0.0)
-            soft *= w
-            value += _sum(soft)
-            g = np.where(d >= 0.0, 1.0, e)
-            g *= w
-            e += 1.0
-            g /= e  # w * sigmoid(d)
-            g_r += np.bincount(seg, g * gap_row, S)
-            per_sx = np.bincount(self.fx, g, S * ux.size).reshape(S, -1)
+            if self.engine == "numba":
+                rx_tab = (rc + ux).ravel()
+                v_rows, per_sx, per_g, per_pair = _bgnbd_rows_numba(
+                    self.fx32, self.fpair32, self.w, c_x.ravel(), rx_tab, gap.ravel()
+                )
+                g_r += (per_g.reshape(S, -1) * gap).sum(1)
+            else:
+                v_rows, gr_rows, per_sx, per_pair = self._rows_numpy(
+                    self.seg, self.fx, self.fpair, self.x, self.w, r, c_x.ravel(), gap.ravel()
+                )
+                g_r += gr_rows
+            value += v_rows
+            per_sx = per_sx.reshape(S, -1)
             g_a += per_sx.sum(1) / a
             g_b -= (per_sx * inv_bx).sum(1)
-            g *= rx
-            per_pair = np.bincount(self.fpair, g, S * self.pair_t.size).reshape(S, -1)
-            g_al += (per_pair * (inv_T - inv_t)).sum(1)
+            g_al += (per_pair.reshape(S, -1) * (inv_T - inv_t)).sum(1)
         return value, g_r, g_al, g_a, g_b
+
+    @staticmethod
+    def _rows_numpy(seg, fx, fpair, x, w, r, c_tab, gap_tab):
+        """The row pass in NumPy (the oracle of :func:`models.ltv.fused.bgnbd_rows`)."""
+        gap_row = gap_tab[fpair]
+        rx = r[seg]
+        rx += x
+        d = gap_row * rx
+        d += c_tab[fx]
+        e = np.abs(d)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # exp(-|d|)
+        soft = np.log1p(e)
+        soft += np.maximum(d, 0.0)
+        soft *= w
+        g = np.where(d >= 0.0, 1.0, e)
+        g *= w
+        e += 1.0
+        g /= e  # w * sigmoid(d)
+        g_r = np.bincount(seg, g * gap_row, r.size)
+        per_sx = np.bincount(fx, g, c_tab.size)
+        g *= rx
+        return _sum(soft), g_r, per_sx, np.bincount(fpair, g, gap_tab.size)
 
 
 def bgnbd_loglike_factored(r, alpha, a, b, comp: CompressedRFM, n_segments: int | None = None):
@@ -335,7 +381,9 @@ class GammaGammaKernel:
     row. Value and gradient in one NumPy pass. Parameters are vectors over segments.
     """
 
-    def __init__(self, comp: CompressedSpend, n_segments: int | None = None):
+    def __init__(
+        self, comp: CompressedSpend, n_segments: int | None = None, engine: str | None = None
+    ):
         seg = comp.segment.astype(np.intp)
         self.n_segments = S = int(n_segments or (seg.max() + 1 if seg.size else 1))
         self.ux, ix = _codes(comp.x)
@@ -347,6 +395,7 @@ class GammaGammaKernel:
         log_mx = np.log(self.mx)
         self.p_coef = np.bincount(seg, w * self.x * log_mx, S)  # d/dp of sum w (px-1) log(mx)
         self.const = _sum(w * (np.log(self.x) - log_mx))
+        self.engine = _engine(engine)
 
     def __call__(self, p, q, v):
         """``(loglike, d/dp, d/dq, d/dv)``: a float and three vectors over segments."""
@@ -362,15 +411,31 @@ class GammaGammaKernel:
             g_p = (self.Wx * ux * (psi(pxc + qc) - psi(pxc))).sum(1) + self.p_coef
             g_q = (self.Wx * (psi(pxc + qc) - psi(qc) + np.log(vc))).sum(1)
             g_v = self.Wx.sum(1) * q / v
-            vm = v[seg] + self.mx
-            log_vm = np.log(vm)
-            wk = w * (p[seg] * x + q[seg])  # w (px + q)
-            value -= _sum(wk * log_vm)
-            wl = w * log_vm
-            g_p -= np.bincount(seg, wl * x, S)
-            g_q -= np.bincount(seg, wl, S)
-            g_v -= np.bincount(seg, wk / vm, S)
+            rows = _gamma_gamma_rows_numba if self.engine == "numba" else self._rows_numpy
+            v_rows, gp_rows, gq_rows, gv_rows = rows(
+                seg, x, w, self.mx, *map(np.ascontiguousarray, (p, q, v))
+            )
+            value -= v_rows
+            g_p -= gp_rows
+            g_q -= gq_rows
+            g_v -= gv_rows
         return value, g_p, g_q, g_v
+
+    @staticmethod
+    def _rows_numpy(seg, x, w, mx, p, q, v):
+        """The row pass in NumPy (the oracle of :func:`models.ltv.fused.gamma_gamma_rows`):
+        ``sum w (px + q) log(v + mx)`` and its derivatives by segment."""
+        S = p.size
+        vm = v[seg] + mx
+        log_vm = np.log(vm)
+        wk = w * (p[seg] * x + q[seg])  # w (px + q)
+        wl = w * log_vm
+        return (
+            _sum(wk * log_vm),
+            np.bincount(seg, wl * x, S),
+            np.bincount(seg, wl, S),
+            np.bincount(seg, wk / vm, S),
+        )
 
 
 def gamma_gamma_loglike_factored(p, q, v, comp: CompressedSpend, n_segments: int | None = None):

@@ -27,6 +27,7 @@ Everything here is deterministic given the data and the seed.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,13 +65,22 @@ class Laplace:
         return np.sqrt(np.diag(self.cov)[sl[0]]).reshape(sl[1])
 
 
+#: ``model -> {value variable: (slice, shape)}``; each ``model.initial_point()`` compiles a
+#: function (seconds on a large model), so it is computed once per model
+_SLICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _slices(model) -> dict:
+    if model in _SLICES:
+        return _SLICES[model]
+    point = model.initial_point()
     out, i = {}, 0
     for v in model.value_vars:
-        shape = tuple(model.initial_point()[v.name].shape)
+        shape = tuple(point[v.name].shape)
         n = int(np.prod(shape, dtype=int))
         out[v.name] = (slice(i, i + n), shape)
         i += n
+    _SLICES[model] = out
     return out
 
 
@@ -180,7 +190,15 @@ def nuts_step(model, start: dict, *, target_accept: float, chains: int, seed: in
     q = _ravel(model, start)
     cov = _covariance(_hessian(f, q))
     potential = QuadPotentialFullAdapt(q.size, q, cov, LAPLACE_WEIGHT)
-    step = pm.NUTS(model=model, target_accept=target_accept, potential=potential)
+    f.trust_input = True  # as PyMC sets it: the sampler passes float64 arrays
+    # the step reuses this compiled log density (PyMC would compile its own: seconds)
+    step = pm.NUTS(
+        model=model,
+        target_accept=target_accept,
+        potential=potential,
+        logp_dlogp_func=f,
+        initial_point=_unravel(model, q),
+    )
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(cov)
     inits = []
