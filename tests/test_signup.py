@@ -411,3 +411,78 @@ def test_encoding_rejects_campaigns_without_a_topic():
     only_c1 = encode_events(events[events.campaign_id == "c1"], topic_of[["c1"]])
     with pytest.raises(ValueError, match=r"\['c3'\]"):
         encode_signups(signups.iloc[[1]], topic_of, only_c1)
+
+
+# ----------------------------------------------------------------------------- memory at scale
+
+
+def _random_scored(rng, n=4000, shuffle=False):
+    """Scored pairs with many ties in ``p_signup`` (few distinct counts), e-mails sorted
+    unless ``shuffle``."""
+    emails = pd.Index([f"u{i:05d}@x.com" for i in range(n // 2)])
+    topics = pd.Index(["A", "B", "C"], dtype=object)
+    sends = rng.integers(0, 4, n)
+    df = pd.DataFrame(
+        {
+            "email": pd.Categorical.from_codes(np.sort(rng.integers(0, len(emails), n)), emails),
+            "topic": pd.Categorical.from_codes(rng.integers(0, 3, n), topics),
+            "sends": sends,
+            "clicks": rng.binomial(sends, 0.5),
+            "signed_up": rng.integers(0, 2, n),
+            "opted_out": rng.random(n) < 0.1,
+        }
+    )
+    df["p_signup"] = (df["clicks"] + 1) / (df["sends"] + 4)
+    return df.sample(frac=1, random_state=1).reset_index(drop=True) if shuffle else df
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_audience_order_and_expected_signups_match_the_reference_forms(rng, shuffle):
+    """apply_rules sorts by (topic, p_signup desc, e-mail code) with the e-mail key dropped
+    when the rows are already in e-mail order; expected_signups cuts a topic-sorted audience
+    into slices: both equal the plain three-key lexsort and the groupby sums, bit for bit."""
+    df = _random_scored(rng, shuffle=shuffle)
+    aud, _ = apply_rules(df, AudienceRules(goal="all", min_sends=1))
+    kept = df[(df["sends"] >= 1) & ~df["opted_out"]]
+    order = np.lexsort(
+        (kept["email"].cat.codes, -kept["p_signup"].to_numpy(), kept["topic"].cat.codes)
+    )
+    want = kept.iloc[order].reset_index(drop=True)
+    pd.testing.assert_frame_equal(aud, want)
+    for frame in (aud, aud.sample(frac=1, random_state=2)):  # sorted: slices; else: groupby
+        got = expected_signups(frame).set_index("topic")
+        ref = frame.groupby("topic", observed=True)["p_signup"].agg(["size", "sum"])
+        ref.index = ref.index.astype(str)
+        assert got.index.tolist() == [*ref.index, "(all)"]
+        assert got["members"].tolist()[:-1] == ref["size"].tolist()
+        assert got["expected_signups"].tolist()[:-1] == ref["sum"].tolist()  # exactly
+
+
+def test_pair_table_emails_are_arrow_strings_without_python_copies(tmp_path):
+    """The e-mail categories are Arrow-backed strings (string[pyarrow]) on the pandas path as
+    on the engines, and building the categorical did not turn them into a hash table of
+    Python strings (pandas' uniqueness check, skipped once Arrow saw them increasing)."""
+    from bayes.engines import count_signups
+    from bayes.signup.counting import sorted_categorical, string_index
+
+    data = generate_signup_data(n_recipients=300, n_topics=3, seed=5)
+    paths = write_signup_data(data, tmp_path)
+    for engine in ("pandas", "duckdb"):
+        cats = (
+            count_signups(paths["events"], paths["campaigns"], paths["signups"], engine=engine)
+            .pairs["email"]
+            .cat.categories
+        )
+        assert isinstance(cats.dtype, pd.StringDtype) and cats.dtype.storage == "pyarrow"
+        assert list(cats) == sorted(cats) and cats.is_unique
+    book = string_index(pa_strings(["a@x", "b@x", "c@x"]))
+    cat = sorted_categorical(np.array([2, 0, 0]), book)
+    assert cat.tolist() == ["c@x", "a@x", "a@x"] and "_engine" not in book._cache
+    with pytest.raises(ValueError, match="unique"):  # not increasing: pandas checks, refuses
+        sorted_categorical(np.array([0]), string_index(pa_strings(["b@x", "a@x", "b@x"])))
+
+
+def pa_strings(values):
+    import pyarrow as pa
+
+    return pa.array(values, pa.large_string())

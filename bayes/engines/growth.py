@@ -33,9 +33,7 @@ model compresses those again to unique ``(frequency, recency, T)`` rows.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +44,7 @@ from bayes.engines.backends import connect, source_of
 from bayes.engines.checks import Check, Table, dictionary_checks, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
+from bayes.progress import Stages
 
 __all__ = [
     "LTVInputs",
@@ -282,30 +281,6 @@ def _tx_stats(db, tx: str, checks, extra: str = "") -> dict:
     ).to_pylist()[0]
 
 
-class _Stages:
-    """Wall and CPU seconds (the process's, DuckDB's threads included) of named stages, and
-    their spans on ``time.perf_counter`` (a benchmark matches them to its memory samples)."""
-
-    def __init__(self):
-        self.wall: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-        self.spans: dict[str, tuple[float, float]] = {}
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        t, c = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            end = time.perf_counter()
-            self.wall[name], self.cpu[name] = end - t, time.process_time() - c
-            self.spans[name] = (t, end)
-
-    def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
-        frame.attrs.update(timings=self.wall, cpu=self.cpu, spans=self.spans)
-        return frame
-
-
 def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
     """lifetimes' columns from the per-customer days (customers with a kept day only), in
     weeks: ``frequency = n_days - 1``, ``recency = (last - first) / 7``,
@@ -388,7 +363,7 @@ def rfm_summary(
         return summary, holdout
     from bayes.ltv.data import pick_column  # (its package imports the LTV model: lazily)
 
-    stages = _Stages()
+    stages = Stages()
     d = DIALECTS[spec.name]
     src = source_of(transactions, what="transactions")
     cal_us = _us(calibration_end) if calibration_end is not None else None

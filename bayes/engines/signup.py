@@ -26,7 +26,6 @@ example values instead.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +36,8 @@ from bayes.engines.backends import Source, connect, source_of
 from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
 from bayes.io import InputError
-from bayes.signup.counting import EVENT_TYPES, SignupCounts
+from bayes.progress import Stages
+from bayes.signup.counting import EVENT_TYPES, SignupCounts, sorted_categorical, string_index
 from models.signup import PRIOR_CLAMP, topic_priors
 
 __all__ = ["count_signups", "read_event_columns"]
@@ -306,7 +306,7 @@ class _PairColumns:
             new[1:] = np.asarray(change.to_numpy(zero_copy_only=False), bool)
         self.parts["code"].append(self.n_codes + np.cumsum(new) - 1)
         self.n_codes += int(new.sum())
-        self.emails.append(email.filter(pa.array(new)))
+        self.emails.append(email.filter(pa.array(new)).cast(pa.large_string()))
         self.previous = email[n - 1].as_py()
         for c in self._INTS:  # (a NULL topic is a bad input, refused before the frame)
             self.parts[c].append(batch.column(c).fill_null(-1).to_numpy().astype(np.int64))
@@ -321,7 +321,7 @@ class _PairColumns:
         )
 
     def frame(self, topics: pd.Index) -> pd.DataFrame:
-        """The reference's frame: categorical e-mail (sorted categories) and topic, int64
+        """The reference's frame: categorical e-mail (sorted Arrow-backed categories) and topic, int64
         counts, UTC ``last_open_ts``."""
         import pyarrow as pa
 
@@ -329,13 +329,14 @@ class _PairColumns:
             parts = self.parts.pop(name)
             return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
-        emails = pa.concat_arrays(self.emails) if self.emails else pa.array([], pa.string())
-        cats = pd.Index(emails.to_numpy(zero_copy_only=False), dtype=object)
-        del emails, self.emails
+        emails = pa.concat_arrays(self.emails) if self.emails else pa.array([], pa.large_string())
+        del self.emails
+        cats = string_index(emails)  # Arrow-backed: no Python string per e-mail
+        del emails
         sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
         return pd.DataFrame(
             {
-                "email": pd.Categorical.from_codes(cat("code", np.int64), categories=cats),
+                "email": sorted_categorical(cat("code", np.int64), cats),
                 "topic": pd.Categorical.from_codes(cat("topic_idx", np.int64), categories=topics),
                 "sends": cat("sends", np.int64),
                 "clicks": cat("clicks", np.int64),
@@ -366,7 +367,9 @@ def count_signups(
     every input is a DataFrame). Returns the same :class:`~bayes.signup.counting.SignupCounts`
     as :func:`~bayes.signup.counting.count_pairs` on every engine, with ``sources``, ``timings``
     (``load``: the campaigns read and the inputs registered; ``count``: the one scan of the
-    events that validates and counts them, and the pair table brought back) and ``engine``.
+    events that validates and counts them, and the pair table brought back), ``engine`` and
+    ``stages`` (:class:`~bayes.progress.Stages`: wall, CPU and span of ``load``, ``query`` —
+    the scan, the pair table streamed out — and ``frame``, the pandas frame and the priors).
 
     The events are read once: the counting query flags any row the checks would refuse, and
     only then are the checks run (:data:`_EVENT_CHECKS`, the pandas loader's messages naming
@@ -377,43 +380,47 @@ def count_signups(
     if spec.name == "pandas":
         return _count_pandas(events, campaigns, signups, clamp)
     d = DIALECTS[spec.name]
-    t0 = time.perf_counter()
+    stages = Stages()
     with connect(spec) as db:
-        camp = _read_campaigns(db, campaigns)
-        _register_topics(db, camp)
-        ev, su = _register(db, events, signups)
-        n_rows = db.arrow(f"SELECT count(*) AS n FROM {_EVENTS}").column("n")[0].as_py()
-        if n_rows == 0:
-            raise InputError("the table is empty (no data rows)", source=ev.source.label)
-        t1 = time.perf_counter()
-        sql = _pairs_sql(
-            d,
-            ts_text=_ts_text(db, _EVENTS, "event_ts"),
-            signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
-        )
-        collected = _PairColumns()
-        for batch in db.batches(sql):
-            collected.add(batch)
-        if collected.bad:  # name the file, column and rows, as the pandas loader does
-            validate(db, d, ev, _EVENT_CHECKS)
-            raise AssertionError("the counting query flagged rows that no check names")
-        validate(db, d, su, _SIGNUP_CHECKS)
-    pairs = collected.frame(camp.topics)
-    as_of_us, n_unique = collected.max_us, collected.n_unique
-    del collected
-    t2 = time.perf_counter()
+        with stages("load"):
+            camp = _read_campaigns(db, campaigns)
+            _register_topics(db, camp)
+            ev, su = _register(db, events, signups)
+            n_rows = db.arrow(f"SELECT count(*) AS n FROM {_EVENTS}").column("n")[0].as_py()
+            if n_rows == 0:
+                raise InputError("the table is empty (no data rows)", source=ev.source.label)
+        with stages("query"):
+            sql = _pairs_sql(
+                d,
+                ts_text=_ts_text(db, _EVENTS, "event_ts"),
+                signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
+            )
+            collected = _PairColumns()
+            for batch in db.batches(sql):
+                collected.add(batch)
+            if collected.bad:  # name the file, column and rows, as the pandas loader does
+                validate(db, d, ev, _EVENT_CHECKS)
+                raise AssertionError("the counting query flagged rows that no check names")
+            validate(db, d, su, _SIGNUP_CHECKS)
+    with stages("frame"):
+        pairs = collected.frame(camp.topics)
+        as_of_us, n_unique = collected.max_us, collected.n_unique
+        del collected
+        topics = topic_priors(pairs, clamp=clamp)
     sources = {"events": ev.source.label, "campaigns": camp.label}
     if signups is not None:
         sources["signups"] = su.source.label
+    wall = stages.wall
     return SignupCounts(
         pairs=pairs,
-        topics=topic_priors(pairs, clamp=clamp),
+        topics=topics,
         as_of=pd.Timestamp(int(as_of_us) * 1000, tz="UTC"),
         n_events=int(n_rows),
         n_unique_events=n_unique,
         sources=sources,
-        timings={"load": t1 - t0, "count": t2 - t1},
+        timings={"load": wall["load"], "count": wall["query"] + wall["frame"]},
         engine=spec.label,
+        stages=stages,
     )
 
 
@@ -421,13 +428,15 @@ def _count_pandas(events, campaigns, signups, clamp) -> SignupCounts:
     from bayes.signup.counting import count_pairs
     from bayes.signup.data import load_inputs
 
-    t0 = time.perf_counter()
-    inp = load_inputs(events, campaigns, signups, engine="pandas")
-    t1 = time.perf_counter()
-    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups, clamp=clamp)
+    stages = Stages()
+    with stages("load"):
+        inp = load_inputs(events, campaigns, signups, engine="pandas")
+    with stages("count"):
+        counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups, clamp=clamp)
     counts.sources = inp.sources
-    counts.timings = {"load": t1 - t0, "count": time.perf_counter() - t1}
+    counts.timings = dict(stages.wall)
     counts.engine = "pandas"
+    counts.stages = stages
     return counts
 
 

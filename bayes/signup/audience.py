@@ -9,7 +9,6 @@ also a credible interval from the per-draw sums.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayes.io import InputError, row_numbers
+from bayes.progress import Stages
 from models.signup import DEFAULT_ALPHA, HierarchicalSignupModel, eb_scores
 from priors.spec import interval_names
 
@@ -117,19 +117,25 @@ def rule_recency(df: pd.DataFrame, days: float | None, as_of: pd.Timestamp | Non
     return (last.notna() & (last >= cutoff)).to_numpy()
 
 
-def _domains_of(emails: pd.Series) -> pd.Series:
-    """Domain (after the last ``@``) of each e-mail, computed on the unique values only."""
-    cat = emails if isinstance(emails.dtype, pd.CategoricalDtype) else emails.astype("category")
-    cats = pd.Series(cat.cat.categories.astype(str)).str.rsplit("@", n=1).str[-1].str.lower()
-    return pd.Series(cats.to_numpy()[cat.cat.codes.to_numpy()], index=emails.index)
-
-
 def rule_domains(df: pd.DataFrame, domains) -> np.ndarray:
-    """Rule 5 (optional): keep only the listed e-mail domains (case-insensitive, ``@`` optional)."""
+    """Rule 5 (optional): keep only the listed e-mail domains (case-insensitive, ``@`` optional).
+    The domain (after the last ``@``) is computed on the unique e-mails only, in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from bayes.signup.counting import arrow_strings
+
     if not domains:
         return np.ones(len(df), bool)
     wanted = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
-    return _domains_of(df["email"]).isin(wanted).to_numpy()
+    emails = df["email"]
+    cat = emails if isinstance(emails.dtype, pd.CategoricalDtype) else emails.astype("category")
+    domain = pc.utf8_lower(
+        pc.replace_substring_regex(arrow_strings(cat.cat.categories), "(?s)^.*@", "")
+    )
+    keep = pc.is_in(domain, value_set=pa.array(sorted(wanted), domain.type))
+    keep = np.append(np.asarray(keep.to_numpy(zero_copy_only=False), bool), False)
+    return keep[cat.cat.codes.to_numpy()]  # code -1 (a missing e-mail) is the appended False
 
 
 def rule_min_probability(df: pd.DataFrame, tau: float | None) -> np.ndarray:
@@ -209,15 +215,18 @@ def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
         df = df.iloc[rows]
         rows = np.flatnonzero(rule_top_n(df, rules.top_n))
     steps.append((off("7 top-N per topic:", rules.top_n), len(rows)))
-    # the audience order computed on the kept rows' keys, then one copy of the frame
-    order = np.lexsort(
-        (
-            df["email"].cat.codes.to_numpy()[rows],
-            -df["p_signup"].to_numpy()[rows],
-            df["topic"].cat.codes.to_numpy()[rows],
-        )
-    )
-    df = df.iloc[rows[order]].reset_index(drop=True)
+    # the audience order computed on the kept rows' keys (a stable sort: rows already in
+    # e-mail order, as a pair table is, need no e-mail key), then one copy of the frame,
+    # renumbered in place (``reset_index`` would copy it again: ~1 GB at 100M events)
+    email = df["email"].cat.codes.to_numpy()[rows]
+    keys = [-df["p_signup"].to_numpy()[rows], df["topic"].cat.codes.to_numpy()[rows]]
+    if len(email) > 1 and (np.diff(email) < 0).any():
+        keys.insert(0, email)
+    del email
+    order = np.lexsort(keys)
+    del keys
+    df = df.iloc[rows[order]]
+    df.index = pd.RangeIndex(len(df))
     return df, pd.DataFrame(steps, columns=["rule", "kept"])
 
 
@@ -230,7 +239,7 @@ def expected_signups(audience: pd.DataFrame, model=None, *, prob: float = 0.9, s
     """
     lo_name, hi_name = interval_names(prob)
     rows = []
-    groups = [(str(t), g) for t, g in audience.groupby("topic", observed=True)]
+    groups = list(_topic_groups(audience))
     groups.append(("(all)", audience))
     for topic, g in groups:
         row = {"topic": topic, "members": len(g), "expected_signups": float(g["p_signup"].sum())}
@@ -240,6 +249,22 @@ def expected_signups(audience: pd.DataFrame, model=None, *, prob: float = 0.9, s
             row.update({lo_name: float(lo), hi_name: float(hi)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _topic_groups(audience: pd.DataFrame):
+    """``(topic, rows)`` per observed topic, in category order, as ``groupby("topic",
+    observed=True)`` gives them. An audience sorted by topic (as :func:`apply_rules` returns
+    it) is cut into slices — views, where the groupby would copy the whole frame to sort it
+    (15.75M rows at 100M events: ~1 GB) — the same rows in the same order."""
+    topic = audience["topic"]
+    codes = topic.cat.codes.to_numpy() if isinstance(topic.dtype, pd.CategoricalDtype) else None
+    if codes is None or (codes < 0).any() or (len(codes) and (np.diff(codes) < 0).any()):
+        yield from ((str(t), g) for t, g in audience.groupby("topic", observed=True))
+        return
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(codes)], strict=True):
+        if end > start:
+            yield str(topic.cat.categories[codes[start]]), audience.iloc[start:end]
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -260,6 +285,9 @@ class AudienceResult:
     timings: dict = field(default_factory=dict)
     model: HierarchicalSignupModel | None = None
     info: dict = field(default_factory=dict)
+    #: wall, CPU and span of each stage (:class:`bayes.progress.Stages`): the engine's
+    #: ``load``, ``query``, ``frame`` (pandas: none), then ``score`` and ``rules``
+    stages: Stages | None = None
 
     def summary(self) -> dict:
         """Machine-readable summary (``--json``, ``summary.json``): the same inputs and seed
@@ -342,22 +370,23 @@ def score(
     refuse_impossible_counts(counts.pairs, lambda: load_inputs(events, campaigns, signups))
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
-    t = time.perf_counter()
-    scored, model = score_pairs(
-        pairs,
-        priors,
-        method=method,
-        alpha_c=alpha_c,
-        alpha_sc=alpha_sc,
-        model=model,
-        prob=prob,
-        source=source or counts.sources.get("events"),
-    )
-    timings["score"] = time.perf_counter() - t
-    t = time.perf_counter()
-    audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
-    expected = expected_signups(audience, model, prob=prob)
-    timings["rules"] = time.perf_counter() - t
+    stages = counts.stages if counts.stages is not None else Stages()
+    with stages("score"):
+        scored, model = score_pairs(
+            pairs,
+            priors,
+            method=method,
+            alpha_c=alpha_c,
+            alpha_sc=alpha_sc,
+            model=model,
+            prob=prob,
+            source=source or counts.sources.get("events"),
+        )
+    timings["score"] = stages.wall["score"]
+    with stages("rules"):
+        audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
+        expected = expected_signups(audience, model, prob=prob)
+    timings["rules"] = stages.wall["rules"]
     info = {
         "n_events": counts.n_events,
         "n_unique_events": counts.n_unique_events,
@@ -377,6 +406,7 @@ def score(
         timings=timings,
         model=model,
         info=info,
+        stages=stages,
     )
 
 
@@ -386,6 +416,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     import pyarrow as pa
 
     from bayes.io import atomic_path, write_table
+    from bayes.signup.counting import arrow_strings
 
     cols = list(OUTPUT_COLUMNS) + [c for c in audience.columns if c.startswith("p_signup_")]
     cols = [c for c in cols if c in audience.columns and c != "p_signup_given_click"]
@@ -397,7 +428,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     def column(c):  # no copy of the frame; categoricals stay codes until their block is written
         s = audience[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
-            cats = pa.array(s.cat.categories.astype(str).to_numpy(dtype=object), pa.string())
+            cats = arrow_strings(s.cat.categories)
             codes = pa.array(s.cat.codes.to_numpy().astype(np.int32))
             return pa.DictionaryArray.from_arrays(codes, cats)
         return pa.array(s.to_numpy())

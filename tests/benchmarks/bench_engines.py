@@ -20,8 +20,10 @@ Parquet and take ~15-20 minutes to generate on a loaded machine, 50M orders ~6 m
 
 Usage: ``python -m tests.benchmarks engines`` (or ``make bench``); ``BAYES_BENCH_ENGINES_SIZES``
 (default ``10M,100M``; empty: RFM only) picks the signup sizes, ``BAYES_BENCH_RFM_LIMITS``
-(default ``3GB,8GB``) the DuckDB memory caps the RFM job runs under. The RFM job prints each
-stage's wall and CPU seconds and peak RSS (validation scan, aggregation, frame).
+(default ``3GB,8GB``; empty: no RFM job) the DuckDB memory caps the RFM job runs under. Each
+job prints its stages' wall and CPU seconds and peak RSS (signup: ``load``, ``query`` — the
+engine's scan, the pair table streamed out —, ``frame`` — Arrow to pandas and the topic
+priors —, ``score``, ``rules``, ``write``; RFM: validation scan, aggregation, frame).
 """
 
 from __future__ import annotations
@@ -102,7 +104,9 @@ with use_engine(engine, spark_master=master):
     t, cpu = time.perf_counter(), cpu_seconds()
     res = score(f"{d}/events.parquet", f"{d}/campaigns.parquet", f"{d}/signups.parquet",
                 rules=AudienceRules(goal="new"))
-    write_audience(res.audience, out)
+    stages = res.stages
+    with stages("write"):
+        write_audience(res.audience, out)
     elapsed, cpu = time.perf_counter() - t, cpu_seconds() - cpu
 gauge = peak_gb()
 try:  # what the hierarchical fit would see: unique (topic, S, C) and (topic, C, Y) rows
@@ -115,6 +119,9 @@ print(json.dumps({
     "compressed_rows": compressed,
     "seconds": elapsed, "cpu_seconds": cpu, "startup_seconds": startup,
     "timings": {**res.timings, "write": elapsed - sum(res.timings.values())},
+    "stages": {name: [wall, stages.cpu[name], peak]
+               for (name, wall), peak in zip(stages.wall.items(),
+                                             stage_peaks_gb(stages.spans).values())},
     "n_events": res.info["n_events"], "n_pairs": res.info["n_pairs"],
     "audience": len(res.audience), "engine": res.info["engine"], "peak_gb": gauge,
 }))
@@ -185,7 +192,9 @@ MEMORY_LIMIT = os.environ.get("BAYES_DUCKDB_MEMORY_LIMIT", "3GB")
 
 #: DuckDB memory limits of the RFM job: the signup jobs' cap, where its first aggregation
 #: (~50M (customer, day) groups) spills, and room for it (``$BAYES_BENCH_RFM_LIMITS``)
-RFM_LIMITS = os.environ.get("BAYES_BENCH_RFM_LIMITS", f"{MEMORY_LIMIT},8GB").split(",")
+RFM_LIMITS = [
+    x for x in os.environ.get("BAYES_BENCH_RFM_LIMITS", f"{MEMORY_LIMIT},8GB").split(",") if x
+]
 
 
 def _child(code: str, *args: str, memory_limit: str = MEMORY_LIMIT) -> dict:
@@ -211,7 +220,8 @@ def bench_score(size: str, engine: str, master: str = "local[*]") -> dict:
         f"{r['n_events'] / r['seconds']:,.0f} events/s; peak RSS {r['peak_gb']:.2f} GB",
         flush=True,
     )
-    print("  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r["timings"].items()))
+    for name, (wall, cpu, peak) in r["stages"].items():
+        print(f"  {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.2f} GB")
     if r["compressed_rows"]:
         click, sc = r["compressed_rows"]
         print(
