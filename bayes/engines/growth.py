@@ -393,9 +393,11 @@ def rfm_summary(
                 raise AssertionError("the RFM scan flagged rows that no check names")
         last_day = stats["last_us"] // _DAY_US
         if cal_us is None:  # everything up to the observation end
-            end_day = last_day if observation_end is None else _us(observation_end) // _DAY_US
+            # no observation end: no limit in the query (no FILTER), the last day for T
+            limit = None if observation_end is None else _us(observation_end) // _DAY_US
+            end_day = last_day if limit is None else limit
             with stages("aggregate"):
-                got = db.arrow(_rfm_sql(tx, cols, end_day=end_day, upto_us=None))
+                got = db.arrow(_rfm_sql(tx, cols, end_day=limit, upto_us=None))
             with stages("frame"):
                 summary = _rfm_frame(got, end_day, cols["amount"] is not None)
             return stages.attach(summary), None
