@@ -84,20 +84,43 @@ def test_refit_layout_guard(pilot):
         build_pilot_model(pilot, VideoPriors().as_point())
 
 
-def test_studies_compile_nuts_once_and_each_refit_is_a_fresh_seeded_run(pilot):
-    """``sample_posterior`` (parameter recovery, SBC) reuses one compiled NUTS step per model;
-    PyMC resets its adaptation and seeds it at every run: the same pilot and seed give the
-    same draws after a refit on other counts, and other counts give other draws."""
+def test_studies_compile_once_and_each_refit_is_a_fresh_seeded_run(pilot):
+    """``sample_posterior`` (parameter recovery, SBC) refits one compiled model: the log
+    density is compiled once (``models.laplace.compiled_logp``) and serves the mode search,
+    the Hessian and NUTS of every refit; the same pilot and seed give the same draws after a
+    refit on other counts, and other counts give other draws."""
+    from models.laplace import compiled_logp
+
     est = VideoPilotModel(sampler=SamplerConfig(draws=30, tune=30, chains=1, progress=False))
     first = est.sample_posterior(pilot, seed=3)
-    step = est._step_cache[2]
+    model = est._model_cache[1]
+    f = compiled_logp(model)
     other = est.sample_posterior(
         validate_pilot(generate_pilot(0.7, 1.4, users_per_arm=4000, seed=6)), seed=3
     )
     again = est.sample_posterior(pilot, seed=3)
-    assert est._step_cache[2] is step
+    assert est._model_cache[1] is model and compiled_logp(model) is f
     xr.testing.assert_equal(first.posterior, again.posterior)
     assert not np.allclose(first.posterior["alpha"], other.posterior["alpha"])
+
+
+def test_laplace_start_cuts_the_trajectories(pilot):
+    """From the Laplace start (dense mass matrix at the posterior's curvature) NUTS needs a
+    fraction of the leapfrog steps of PyMC's default start on the same pilot, tuning
+    included, with no divergence (docs/updating.md: ~11 against ~60 per draw)."""
+    from models.video.estimator import _sample
+
+    est = VideoPilotModel(sampler=SamplerConfig(draws=100, tune=150, chains=1, progress=False))
+    model = est.build_model(est._prepare(pilot))
+    cfg = est.sampler_.replace(seed=4)
+    steps = {}
+    for name, kwargs in (("default", {}), ("laplace", est._laplace_start(model, cfg))):
+        idata = _sample(model, cfg, discard_tuned_samples=False, **kwargs)
+        steps[name] = int(idata.warmup_sample_stats["n_steps"].sum()) + int(
+            idata.sample_stats["n_steps"].sum()
+        )
+        assert int(idata.sample_stats["diverging"].sum()) == 0, name
+    assert steps["laplace"] < steps["default"] / 2, steps
 
 
 def test_idata_groups_dims_attrs(result, pilot):
