@@ -47,6 +47,59 @@ def test_demo_quick_writes_a_complete_report(tmp_path, capsys, monkeypatch):
     assert {r["command"] for r in runs} == {"demo"} | {f"demo {k}" for k in keys}
     assert all(r["status"] == "FINISHED" for r in runs)
     assert all(r["headline"] for r in runs if r["command"] != "demo")
+    # the sections' own checks, on this one run (each section used to run again on its own)
+    _check_photos(out, html)
+    _check_growth(out, html)
+    _check_uplift(out, html)
+
+
+def _check_photos(out, html):
+    """The Photos section feeds the video priors: its segment table maps onto the segments."""
+    import pandas as pd
+
+    from priors.segments import SEGMENT_KEYS, segments_from_table
+
+    for text in ("Lift by score decile", "Behavioural profile by cluster", "Power Prime viewers"):
+        assert text in html
+    table = pd.read_csv(out / "tables" / "photos_segments.csv")
+    assert list(segments_from_table(table).index) == list(SEGMENT_KEYS)
+    for name in ("lift_by_decile", "calibration", "drivers", "profile_by_cluster"):
+        assert (out / "figures" / f"photos_{name}.png").is_file(), name
+
+
+def _check_growth(out, html):
+    """The growth section states the base's 12-month LTV with its interval and the holdout,
+    and its LTV folder reopens as the model on the contract."""
+    assert re.search(
+        r"The [\d,]+ customers are worth [\d.]+k? \[[\d.]+k?, [\d.]+k?\] over the next 12 "
+        r"months \(discounted, 90% interval; [\d,.]+ per customer\); on the \d+-week holdout "
+        r"the model predicted [\d,]+ purchases against [\d,]+ \(\d+% off\)\.",
+        html,
+    )
+    summary = json.loads((out / "ltv" / "summary.json").read_text())
+    total = summary["totals"]["ltv_12m"]
+    assert total["lower_90"] < total["mean"] < total["upper_90"]
+    assert "survival/GLM" in html and "Kaplan-Meier" in html
+    for name in ("retention", "survival", "seasonality"):
+        assert (out / "figures" / f"growth_{name}.png").is_file(), name
+    for name in ("holdout", "p_alive_matrix"):
+        assert (out / "ltv" / f"{name}.png").is_file(), name
+    model = assert_posterior_on_contract(out / "posteriors" / "growth_ltv.nc")
+    assert model.time_unit == "week" and model.idata_.attrs["domain"] == "ltv"
+
+
+def _check_uplift(out, html):
+    """Uplift: the true uplift's regret is 0 and every learner ranks better than random."""
+    import pandas as pd
+
+    assert '<p class="ref">seed 004, Methods: Uplift; Limitations &amp; Next Steps</p>' in html
+    assert (out / "figures" / "uplift_qini.png").is_file()
+    table = pd.read_csv(out / "tables" / "uplift_learners.csv")
+    assert table.set_index("learner").loc["truth", "regret"] == pytest.approx(0.0)
+    learners = table[table["learner"] != "truth"]
+    assert (learners["qini_coefficient_lower_90"] > 0).all()
+    assert (learners["regret"] >= 0).all()
+    assert (out / "posteriors" / "uplift_ltv.nc").is_file()
 
 
 def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):

@@ -108,28 +108,6 @@ def test_help_teaches_with_examples():
             assert col.name in fit_help, col.name
 
 
-def test_demo_section_quick_feeds_the_video_priors(tmp_path):
-    from bayes.demo import DemoContext
-    from bayes.photos.report import demo_section
-
-    ctx = DemoContext(outdir=tmp_path, seed=0, quick=True)
-    section = demo_section(ctx)
-    html = section.render()
-    for text in ("Lift by score decile", "Behavioural profile by cluster", "Power Prime viewers"):
-        assert text in html
-    table = section.tables["photos_segments"]
-    out = segments_from_table(table)
-    assert list(out.index) == list(SEGMENT_KEYS)
-    for name in (
-        "photos_lift_by_decile.png",
-        "photos_calibration.png",
-        "photos_drivers.png",
-        "photos_profile_by_cluster.png",
-    ):
-        assert (ctx.figures / name).exists()
-    assert (ctx.tables / "photos_segments.csv").exists()
-
-
 # --------------------------------------------------------------------------- issue 11 cases
 def test_duplicate_customer_id_is_refused_with_rows(small_csv, tmp_path, capsys):
     df = pd.read_csv(small_csv)

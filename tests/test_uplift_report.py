@@ -1,40 +1,11 @@
-"""The uplift demo section: runs end to end (quick), sets its headline, and its figures and
-tables exist; the regret of the true uplift is zero and learners beat a random ranking."""
+"""The uplift demo section's headline (the section itself runs in tests/test_demo.py, with the
+whole quick demo: its figures, tables, zero regret of the true uplift, learners above random)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-
-
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::UserWarning")  # short LTV chains in quick mode
-def test_uplift_demo_section(tmp_path):
-    import pandas as pd
-
-    from bayes.demo import run_demo
-
-    index = run_demo(tmp_path / "r", quick=True, only=["uplift"], log=lambda *a, **k: None)
-    html = index.read_text()
-    # the report opens with the summary of headlines; the spec reference moves to small print
-    assert re.findall(r"<h2>(.*?)</h2>", html) == [
-        "Summary",
-        "Uplift: who to target with a promotion",
-    ]
-    assert '<p class="ref">seed 004, Methods: Uplift; Limitations &amp; Next Steps</p>' in html
-    # figures are embedded in the page (it can be sent alone) and kept as files beside it
-    srcs = re.findall(r'<img src="([^"]+)"', html)
-    assert len(srcs) >= 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
-    assert (index.parent / "figures" / "uplift_qini.png").is_file()
-    table = pd.read_csv(index.parent / "tables" / "uplift_learners.csv")
-    truth = table.set_index("learner").loc["truth"]
-    assert truth["regret"] == pytest.approx(0.0)
-    learners = table[table["learner"] != "truth"]
-    # every learner ranks better than random: its Qini interval lies above 0
-    assert (learners["qini_coefficient_lower_90"] > 0).all()
-    assert (learners["regret"] >= 0).all()
-    assert (index.parent / "posteriors" / "uplift_ltv.nc").is_file()
 
 
 def test_headline_states_fraction_interval_and_probability(monkeypatch, tmp_path):
