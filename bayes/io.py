@@ -29,6 +29,7 @@ __all__ = [
     "InputError",
     "atomic_path",
     "data_hash",
+    "is_identifier",
     "read_table",
     "row_numbers",
     "save_figure",
@@ -235,6 +236,22 @@ def _coerce(s: pd.Series, col: Column, source: str, index: pd.Index) -> pd.Serie
     raise ValueError(f"unknown column kind {kind!r}")
 
 
+def is_identifier(name) -> bool:
+    """Whether a column is an identifier by the workbench's naming: ``id``, ``email`` or a name
+    ending in ``_id`` (``customer_id``, ``user_id``, ``msg_id``, ``campaign_id``...)."""
+    name = str(name).strip().lower()
+    return name in ("id", "email") or name.endswith("_id")
+
+
+def text_columns(names, columns: Sequence[Column] | None = None) -> list[str]:
+    """The columns of a CSV file with header ``names`` to read as text, not as numbers: those
+    ``columns`` declares ``str`` and the identifiers (:func:`is_identifier`) it does not
+    declare otherwise. ``007``, ``00`` and ``1e5`` are ids, not the numbers 7, 0 and 100000:
+    read so, the pandas engine keeps them as DuckDB and Spark do (they read CSV as text)."""
+    kinds = {c.name: c.kind for c in columns or ()}
+    return [n for n in names if kinds.get(n, "str" if is_identifier(n) else None) == "str"]
+
+
 def read_table(
     path: str | os.PathLike,
     columns: Sequence[Column] | None = None,
@@ -242,7 +259,10 @@ def read_table(
     read_columns: Sequence[str] | None = None,
     allow_empty: bool = False,
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet file (by suffix) and validate it against ``columns``."""
+    """Read a CSV or Parquet file (by suffix) and validate it against ``columns``.
+
+    CSV identifier columns are read as text (:func:`text_columns`): ``007`` stays ``007``, as
+    on the SQL engines. Parquet columns keep their own types."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", source=path)
@@ -255,10 +275,13 @@ def read_table(
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path, columns=list(read_columns) if read_columns else None)
         elif suffix in (".csv", ".txt", ".gz"):
+            header = pd.read_csv(path, nrows=0).columns
+            text = text_columns(header, columns)
             # round_trip: a number written by to_csv reads back as the same float
             df = pd.read_csv(
                 path,
                 usecols=list(read_columns) if read_columns else None,
+                dtype=dict.fromkeys(text, str) or None,
                 float_precision="round_trip",
             )
         else:

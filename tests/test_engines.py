@@ -721,6 +721,118 @@ def test_ltv_rfm_equals_prepare_rfm(growth, tmp_path):
         ltv_rfm(path, calibration_end="2030-01-01", engine="duckdb")
 
 
+#: ids a CSV reader might take for numbers: each is its own customer, campaign or message
+ODD_IDS = ("007", "7", "00", "0", "1e5", "100000", "-0", "7.0")
+
+
+def write_odd_id_files(folder: Path) -> dict[str, Path]:
+    """CSV files whose ids are :data:`ODD_IDS`: a transaction log (two orders per customer,
+    the second one week after the first) and signup inputs (one campaign per id, alternating
+    topics; one send, a click on every other and a signup on every third)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(ODD_IDS)
+    day = pd.Timestamp("2024-01-01")
+    tx = pd.DataFrame(
+        {
+            "customer_id": [*ODD_IDS, *ODD_IDS],
+            "date": [
+                str((day + pd.Timedelta(days=i + 7 * k)).date()) for k in (0, 1) for i in range(n)
+            ],
+            "amount": [float(1 + i + 10 * k) for k in (0, 1) for i in range(n)],
+        }
+    )
+    topics = ["Mortgage", "Credit Card"]
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": list(ODD_IDS),
+            "name": [f"c{i}" for i in range(n)],
+            "subject": [f"[{topics[i % 2]}] hello" for i in range(n)],
+        }
+    )
+    email = [f"u{i}@x.io" for i in range(n)]
+    rows = [
+        (m, e, "send", f"2025-02-0{1 + i % 5} 10:00", m)
+        for i, (m, e) in enumerate(zip(ODD_IDS, email, strict=True))
+    ]
+    rows += [
+        (m, e, "click", f"2025-02-0{1 + i % 5} 11:00", m)
+        for i, (m, e) in enumerate(zip(ODD_IDS, email, strict=True))
+        if i % 2 == 0
+    ]
+    events = pd.DataFrame(
+        rows, columns=["msg_id", "email", "event_type", "event_ts", "campaign_id"]
+    )
+    signups = pd.DataFrame(
+        {
+            "email": email[::3],
+            "campaign_id": list(ODD_IDS[::3]),
+            "signup_ts": ["2025-02-07 12:00"] * len(email[::3]),
+        }
+    )
+    out = {}
+    for name, df in (
+        ("orders", tx),
+        ("campaigns", campaigns),
+        ("events", events),
+        ("signups", signups),
+    ):
+        out[name] = folder / f"{name}.csv"
+        df.to_csv(out[name], index=False)
+    return out
+
+
+def test_csv_ids_are_text_on_every_engine(tmp_path):
+    """Ids read from CSV stay text on the pandas engine as on DuckDB (issue 16): ``007`` and
+    ``7``, ``00``, ``0`` and ``-0``, ``1e5`` and ``100000`` are different customers, campaigns
+    and messages, not the numbers 7, 0 and 100000 (pandas used to infer a number column)."""
+    from bayes.engines.growth import ltv_rfm
+    from bayes.ltv import data as D
+    from bayes.ltv.workflow import prepare_rfm
+
+    p = write_odd_id_files(tmp_path)
+    # RFM: every id is its own customer (one repeat day a week later), in the text's order
+    ref, _ = rfm_summary(p["orders"], engine="pandas")
+    got, _ = rfm_summary(p["orders"], engine="duckdb")
+    assert list(ref.index) == sorted(ODD_IDS)
+    pd.testing.assert_frame_equal(ref, got)
+    assert (ref["frequency"] == 1).all() and (ref["recency"] == 1).all()
+    # the LTV fit's inputs (`bayes ltv fit --transactions`): pandas path = engine path
+    tx = D.load_transactions(p["orders"])
+    assert list(tx["customer_id"]) == [*ODD_IDS, *ODD_IDS]
+    ref = prepare_rfm(transactions=tx).rfm
+    got = ltv_rfm(p["orders"], engine="duckdb").summary
+    pd.testing.assert_index_equal(ref.index, got.index.astype(object))
+    np.testing.assert_array_equal(ref["frequency"], got["frequency"])
+    # an RFM file and a segments file keep their ids too (`bayes ltv fit --rfm --segments`)
+    rfm_file = tmp_path / "rfm.csv"
+    ref.reset_index().assign(segment="a").to_csv(rfm_file, index=False)
+    assert list(D.read_rfm(rfm_file).index) == sorted(ODD_IDS)
+    assert list(D.load_segments(rfm_file, "segment").index) == sorted(ODD_IDS)
+    # signups: one campaign per id, hence both topics and every send, click and signup
+    ref = count_signups(p["events"], p["campaigns"], p["signups"], engine="pandas")
+    got = count_signups(p["events"], p["campaigns"], p["signups"], engine="duckdb")
+    assert_same_counts(ref, got)
+    pairs = ref.pairs.set_index("email")
+    assert len(pairs) == len(ODD_IDS) and pairs["sends"].sum() == len(ODD_IDS)
+    assert list(pairs["topic"]) == [["Mortgage", "Credit Card"][i % 2] for i in range(len(ODD_IDS))]
+    assert int(ref.topics["signups"].sum()) == len(ODD_IDS[::3])
+
+
+def test_cli_ids_are_text_on_every_engine(tmp_path):
+    """`bayes signup score` writes the same audience file from CSV ids on pandas and DuckDB."""
+    from bayes.cli import main
+
+    p = write_odd_id_files(tmp_path / "data")
+    files = {}
+    for engine in ("pandas", "duckdb"):
+        argv = ["signup", "score", "--events", p["events"], "--campaigns", p["campaigns"]]
+        argv += ["--signups", p["signups"], "--top-n", 5, "--engine", engine]
+        assert main([str(a) for a in [*argv, "--out", tmp_path / engine]]) == 0
+        files[engine] = (tmp_path / engine / "audience.csv").read_bytes()
+    assert files["pandas"] == files["duckdb"]
+    assert len(pd.read_csv(tmp_path / "duckdb" / "audience.csv")) > 0
+
+
 @pytest.mark.parametrize("segment", [None, "acq_channel"])
 def test_cohorts_equal_the_pandas_matrix(growth, segment):
     for fmt in ("csv", "parquet"):

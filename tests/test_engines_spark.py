@@ -20,10 +20,12 @@ if shutil.which("java") is None:  # pragma: no cover - the CI machine has Java 1
 from bayes.engines import EngineSpec, count_signups, retention_matrix, rfm_summary, use_engine  # noqa: E402
 from bayes.io import InputError  # noqa: E402
 from tests.test_engines import (  # noqa: E402
+    ODD_IDS,
     assert_same_counts,
     assert_string_rules,
     dirty_rows,
     write_inputs,
+    write_odd_id_files,
 )
 
 SPARK = EngineSpec("spark", "local[2]")
@@ -95,6 +97,19 @@ def test_spark_rfm_and_cohorts_equal_pandas(spark, tmp_path):
     pd.testing.assert_frame_equal(duck.summary, spark_.summary, check_exact=True)
     pd.testing.assert_frame_equal(duck.holdout, spark_.holdout, check_exact=True)
     assert duck.policy == spark_.policy
+
+
+def test_spark_keeps_csv_ids_as_text(spark, tmp_path):
+    """`007`, `7`, `00`, `1e5`... are distinct customers and campaigns on Spark as on pandas."""
+    p = write_odd_id_files(tmp_path)
+    ref, _ = rfm_summary(p["orders"], engine="pandas")
+    got, _ = rfm_summary(p["orders"], engine=SPARK)
+    assert list(got.index) == sorted(ODD_IDS)
+    pd.testing.assert_frame_equal(ref, got)
+    assert_same_counts(
+        count_signups(p["events"], p["campaigns"], p["signups"], engine="pandas"),
+        count_signups(p["events"], p["campaigns"], p["signups"], engine=SPARK),
+    )
 
 
 def test_spark_errors_name_file_column_and_count(spark, tmp_path):

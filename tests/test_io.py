@@ -70,6 +70,27 @@ def test_roundtrip_csv_parquet(tmp_path):
     assert data_hash(df) != data_hash(df.iloc[::-1])
 
 
+def test_csv_identifiers_are_read_as_text(tmp_path):
+    """Identifier columns (``id``, ``email``, ``*_id``) and columns a schema declares ``str``
+    keep their text (``007``, ``00``, ``1e5``); a schema's ``int`` id and other columns are
+    still numbers."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "customer_id,ID,email,msg_id,code,user_id,amount\n"
+        "007,00,1e5,0x1,010,007,1.5\n"
+        "7,0,10,-0,10,7,2\n"
+    )
+    df = read_table(path, [Column("code", "str"), Column("user_id", "int")])
+    assert list(df["customer_id"]) == ["007", "7"]
+    assert list(df["ID"]) == ["00", "0"]
+    assert list(df["email"]) == ["1e5", "10"]
+    assert list(df["msg_id"]) == ["0x1", "-0"]
+    assert list(df["code"]) == ["010", "10"]
+    assert list(df["user_id"]) == [7, 7] and df["amount"].dtype == float
+    raw = read_table(path, read_columns=["customer_id", "amount"])
+    assert list(raw["customer_id"]) == ["007", "7"] and raw["amount"].dtype == float
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.json"
     with pytest.raises(RuntimeError):
