@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
@@ -28,7 +27,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from bayes.app.cli import server_command, server_env
+    from bayes.app.cli import server_command, server_env, wait_for_server
 
     port = _free_port()
     root = tmp_path_factory.mktemp("browser")
@@ -36,7 +35,7 @@ def server(tmp_path_factory):
     env.update(BAYES_NO_TRACK="1", BAYES_CORES="1", BAYES_NO_PROGRESS="1")
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        server_command(port, address="127.0.0.1", headless=True),
+        server_command(port, address="127.0.0.1"),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -44,17 +43,8 @@ def server(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((root / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+        if not wait_for_server(url, proc, timeout=120):
+            raise RuntimeError((root / "server.log").read_text(errors="replace")[-3000:])
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

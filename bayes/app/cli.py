@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,10 @@ def register(sub) -> None:
     )
     p.add_argument("--data", metavar="DIR", help="folder for the app's data and fits")
     p.add_argument(
-        "--no-browser", action="store_true", help="do not open a browser tab (headless server)"
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser tab (the server is headless either way: it asks nothing "
+        "and writes nothing in ~/.streamlit)",
     )
     p.set_defaults(func=_cmd_app)
 
@@ -50,10 +54,12 @@ def _port(text: str) -> int:
     return int_range(1, 65535, what="a port number")(text)
 
 
-def server_command(
-    port: int = 8501, *, address: str = "localhost", headless: bool = False
-) -> list[str]:
-    """The command line that serves the app (used by ``bayes app`` and the browser test)."""
+def server_command(port: int = 8501, *, address: str = "localhost") -> list[str]:
+    """The command line that serves the app (used by ``bayes app`` and the browser test).
+
+    Always headless: Streamlit opens no browser and asks no first-run question (its e-mail
+    prompt would wait on stdin on a machine without ``~/.streamlit/credentials.toml``);
+    ``bayes app`` opens the browser itself once the server answers (:func:`run_server`)."""
     from bayes.app import APP_DIR
 
     return [
@@ -67,7 +73,7 @@ def server_command(
         "--server.address",
         address,
         "--server.headless",
-        "true" if headless else "false",
+        "true",
         "--browser.gatherUsageStats",
         "false",
         "--server.fileWatcherType",
@@ -88,12 +94,66 @@ def server_env(data: str | os.PathLike | None = None) -> dict[str, str]:
     return env
 
 
-def _cmd_app(args) -> int:
-    cmd = server_command(args.port, address=args.address, headless=args.no_browser)
-    print(
-        f"serving the app on http://{args.address}:{args.port} (Ctrl-C stops it)", file=sys.stderr
+def server_url(port: int, address: str = "localhost") -> str:
+    """The URL a browser on this machine opens (a wildcard address is served on localhost)."""
+    host = "localhost" if address in ("", "0.0.0.0", "::") else address
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+def wait_for_server(url: str, proc: subprocess.Popen, timeout: float = 120) -> bool:
+    """Poll Streamlit's health endpoint until it answers ``ok`` (True), the server process
+    ends or ``timeout`` seconds pass (False)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def run_server(
+    port: int = 8501,
+    *,
+    address: str = "localhost",
+    data: str | os.PathLike | None = None,
+    browser: bool = True,
+) -> int:
+    """Serve the app until the server stops (Ctrl-C stops it); once it answers, open a browser
+    tab on it with :mod:`webbrowser` (``$BROWSER`` chooses which) unless ``browser`` is False.
+    Streamlit's stdin is closed: nothing it could ask can block the start. Returns the server's
+    exit code (0 on Ctrl-C)."""
+    import webbrowser
+
+    url = server_url(port, address)
+    proc = subprocess.Popen(
+        server_command(port, address=address), env=server_env(data), stdin=subprocess.DEVNULL
     )
     try:
-        return subprocess.call(cmd, env=server_env(args.data))
-    except KeyboardInterrupt:
+        if browser:
+            if wait_for_server(url, proc):
+                webbrowser.open(url)
+            elif proc.poll() is None:
+                print(f"the server did not answer yet: open {url} yourself", file=sys.stderr)
+        return proc.wait()
+    except KeyboardInterrupt:  # from a terminal the server has its SIGINT too
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         return 0
+
+
+def _cmd_app(args) -> int:
+    url = server_url(args.port, args.address)
+    print(f"serving the app on {url} (Ctrl-C stops it)", file=sys.stderr)
+    return run_server(args.port, address=args.address, data=args.data, browser=not args.no_browser)
