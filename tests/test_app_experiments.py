@@ -110,3 +110,58 @@ def test_readout_equals_the_library_and_shows_the_guards():
     no_exception(at)
     assert at.error
     assert "three_arms.csv" in at.error[0].value and "arm" in at.error[0].value
+
+
+def test_readout_with_the_prior_learned_from_past_experiments():
+    """The readout's prior for the lift chosen from a library of past experiments: the page's
+    numbers equal ``analyze(library=...)`` (the function behind ``bayes experiment analyze
+    --library``) on the same fitted library, differ from the declared prior's, and a library
+    posterior written by ``bayes experiment library`` can be uploaded instead."""
+    from bayes.experiments.analyze import analyze, load_library
+
+    at = page("experiments.py").run()
+    no_exception(at)
+    declared = metrics(at)
+    at.radio(key="exp_prior").set_value("library").run()
+    no_exception(at)
+    # the demo library, fitted once and cached as NetCDF under library/
+    (nc,) = (appdata.data_root() / "library").glob("*.nc")
+    library = load_library(nc)
+    prior = library.next_lift_prior()
+    assert len(library.data_) == appdata.DEMO_LIBRARY_SIZE
+    assert library.diagnostics_.ok and not at.warning  # the page warns on a failed fit
+    captions = " ".join(c.value for c in at.caption)
+    assert f"prior for the next lift {prior}" in captions
+    assert f"relative_lift ~ {prior} (predictive of the next lift from 24 past" in captions
+    cli = analyze(
+        appdata.demo_experiment(), arm="arm", metrics=["revenue"], covariates=["pre_revenue"],
+        method="bayes", library=library, update_library=False,
+    )  # fmt: skip
+    lift = cli.readouts[0]
+    shown = metrics(at)
+    assert shown["chance to win"] == f"{lift['chance_to_win']:.1%}"
+    assert shown["relative lift"] == f"{lift['relative_lift']['mean']:+.2%}"
+    assert shown["relative lift"] != declared["relative lift"]  # a narrower prior, near +1%
+    assert cli.library_prior and cli.models["lift"].priors_["relative_lift"] == prior
+
+    # a 0/1 metric without covariates: the exact Beta-Binomial readout, which the page says
+    at.radio(key="exp_method").set_value("none")
+    at.selectbox(key="exp_metric").set_value("converted").run()
+    no_exception(at)
+    assert "exact Beta-Binomial model, with its own declared priors" in " ".join(
+        c.value for c in at.caption
+    )
+    at.radio(key="exp_method").set_value("cuped")
+    at.selectbox(key="exp_metric").set_value("revenue").run()
+
+    # the library posterior uploaded (as `bayes experiment library` writes it): same prior
+    at.radio(key="exp_library_source").set_value("upload").run()
+    no_exception(at)
+    at.file_uploader(key="exp_library_file").upload("library.nc", nc.read_bytes()).run()
+    no_exception(at)
+    assert metrics(at)["chance to win"] == shown["chance to win"]
+    # a table of past lifts with a zero standard error is refused, naming file, column, rows
+    bad = b"experiment,lift,se\na,0.01,0.01\nb,0.02,0\n"
+    at.file_uploader(key="exp_library_file").upload("past.csv", bad).run()
+    no_exception(at)
+    assert at.error and "past.csv" in at.error[0].value and "column 'se'" in at.error[0].value

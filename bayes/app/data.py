@@ -7,8 +7,8 @@ the audience against ``bayes.signup.audience.score``).
 
 The cache lives in ``BAYES_APP_DATA`` (default ``$XDG_CACHE_HOME/bayes/app``, i.e.
 ``~/.cache/bayes/app``): ``signup/``, ``growth/``, ``pilot/`` hold generated data (each an
-output folder written as a unit), ``ltv/`` fitted posteriors keyed by the data's hash and the
-sampler settings, ``uploads/`` the files users uploaded (by content hash).
+output folder written as a unit), ``ltv/`` and ``library/`` fitted posteriors keyed by the
+data's hash and the sampler settings, ``uploads/`` the files users uploaded (by content hash).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "demo_growth",
     "demo_pilot",
     "demo_experiment",
+    "demo_library",
     "demo_signup",
     "demo_uplift",
     "ltv_model",
@@ -49,6 +50,8 @@ DEMO_PILOT = {"alpha": 1.1, "beta": 1.05, "users_per_arm": 3000}
 #: quick sizes of the experiments and uplift pages' demo data (users before the uplift
 #: experiment keeps the customers: about 3,000 of 5,000)
 QUICK_DOMAINS = {"experiment_users": 30_000, "uplift_users": 5_000}
+#: past experiments in the demo's library (as the demo report's)
+DEMO_LIBRARY_SIZE = 24
 #: default NUTS settings of the app's LTV fit (small: the app answers within seconds)
 LTV_FIT = {"draws": 500, "tune": 500, "chains": 2}
 
@@ -128,6 +131,19 @@ def demo_experiment(root: Path | None = None, seed: int = 0, srm: float = 0.0) -
 
     name = "experiment" if not srm else f"experiment-srm{srm:g}"
     return _cached(name, ("experiment.csv", "truth.json"), build, root, seed) / "experiment.csv"
+
+
+def demo_library(root: Path | None = None, seed: int = 0) -> Path:
+    """The demo's library of past experiments (``bayes experiment generate --past-experiments
+    24``: relative lifts with their standard errors) as ``past_experiments.csv``."""
+    from bayes.experiments.data import generate_library
+    from bayes.io import write_table
+
+    def build(folder: Path) -> None:
+        past = generate_library(DEMO_LIBRARY_SIZE, seed=seed).drop(columns="true_lift")
+        write_table(past, folder / "past_experiments.csv")
+
+    return _cached("library", ("past_experiments.csv",), build, root, seed) / "past_experiments.csv"
 
 
 def demo_uplift(root: Path | None = None, seed: int = 0) -> dict[str, Path]:

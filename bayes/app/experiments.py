@@ -27,12 +27,19 @@ def pct(x: float, decimals: int = 1) -> str:
     return f"{x:+.{decimals}%}"
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_library(path: str, digest: str):
+    return ed.library_model(path)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def cached_readout(path: str, digest: str, arm: str, metric: str, covariates: tuple,
-                   control: str | None, split: float, time: str | None, tolerance: float):  # fmt: skip
+                   control: str | None, split: float, time: str | None, tolerance: float,
+                   library_key: str | None = None, _library=None):  # fmt: skip
+    # _library (not hashed by Streamlit) is the fitted library that library_key names
     return ed.readout(
         path, arm=arm, metric=metric, covariates=covariates, control=control,
-        expected_split=split, time=time, tolerance=tolerance,
+        expected_split=split, time=time, tolerance=tolerance, library=_library,
     )  # fmt: skip
 
 
@@ -221,6 +228,52 @@ with tab_read:
         )  # fmt: skip
         if not covariates:
             c4.caption("No covariate chosen: the plain difference in means.")
+    p1, p2 = st.columns([1, 2])
+    prior_source = p1.radio(
+        "prior for the lift", ["declared", "library"], key="exp_prior",
+        format_func={"declared": "declared (priors/experiments.py)",
+                     "library": "learned from past experiments"}.get,
+        help="learned: the predictive of the next lift from a library of past experiments' "
+        "lifts (hierarchical model, NUTS), as bayes experiment analyze --library",
+    )  # fmt: skip
+    library_path = None
+    if prior_source == "library":
+        library_source = p2.radio(
+            "library of past experiments", ["demo", "upload"], horizontal=True,
+            key="exp_library_source",
+            format_func={"demo": f"demo: {appdata.DEMO_LIBRARY_SIZE} past experiments "
+                         "(generated)", "upload": "upload"}.get,
+        )  # fmt: skip
+        if library_source == "upload":
+            lf = p2.file_uploader(
+                "past lifts (experiment, lift, se; CSV / Parquet) or a library.nc written by "
+                "bayes experiment library",
+                type=["csv", "parquet", "nc"],
+                key="exp_library_file",
+            )
+            if lf is not None:
+                library_path = appdata.save_upload(lf.name, lf.getvalue())
+            else:
+                p2.info("Upload a library; until then the declared prior is used.")
+        else:
+            library_path = appdata.demo_library()
+    library = library_key = None
+    if library_path is not None:
+        from bayes.tracking import sha256_file
+
+        library_key = f"{library_path}:{sha256_file(library_path)}"
+        try:
+            with st.spinner("Learning the prior from the past experiments (first use only)…"):
+                library = cached_library(str(library_path), library_key)
+        except InputError as exc:
+            st.error(str(exc), icon=":material/error:")
+            st.stop()
+        p2.caption(
+            f"{len(library.data_)} past experiments; prior for the next lift "
+            f"{library.next_lift_prior()}; fit diagnostics: {library.diagnostics_}"
+        )
+        if not library.diagnostics_.ok:
+            p2.warning("The library's fit fails its diagnostics: read its prior with care.")
     with st.expander("plan, control arm, time column, loss tolerance"):
         e1, e2, e3, e4 = st.columns(4)
         split = e1.number_input(
@@ -240,7 +293,7 @@ with tab_read:
             r = cached_readout(
                 str(path), sha256_file(path), arm, metric, tuple(covariates),
                 control or None, float(split), None if time == "(none)" else time,
-                float(tolerance),
+                float(tolerance), library_key, _library=library,
             )  # fmt: skip
     except InputError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -256,6 +309,12 @@ with tab_read:
     with left:
         st.subheader("Bayesian readout")
         st.caption(f"{b['model']}; prior {ed.prior_text(r)}")
+        if library is not None and not ed.uses_library(r):
+            st.caption(
+                "The library's prior is for the relative lift of the Normal model; this 0/1 "
+                "metric without covariates is read out by the exact Beta-Binomial model, with "
+                "its own declared priors."
+            )
         rel, ab = b["relative_lift"], b["absolute_lift"]
         k1, k2 = st.columns(2)
         k1.metric("relative lift", pct(rel["mean"], 2), help="posterior mean")

@@ -1,6 +1,9 @@
 """The experiments page's library calls, gathered here so that tests reach them without
 Streamlit: planning (:mod:`models.experiments.power`, as ``bayes experiment power``) and the
-readout (:func:`bayes.experiments.analyze.analyze`, as ``bayes experiment analyze``).
+readout (:func:`bayes.experiments.analyze.analyze`, as ``bayes experiment analyze``), with the
+lift's prior declared or learned from a library of past experiments
+(:func:`bayes.experiments.analyze.fit_library` / ``load_library``, as ``bayes experiment
+library`` and ``analyze --library``).
 
 Nothing here is statistics of its own: the page passes its widgets' values, these functions
 pass them to the library and return the library's results.
@@ -15,18 +18,23 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "LIBRARY_FIT",
     "PLAN_SOLVE",
     "Readout",
     "conversion_cv",
     "file_columns",
+    "library_model",
     "lift_draws",
     "plan",
     "plan_curve",
     "prior_text",
     "readout",
     "sizing",
+    "uses_library",
 ]
 
+#: NUTS settings of the app's library fit (the quick demo's: 24 rows fit in seconds)
+LIBRARY_FIT = {"draws": 1000, "tune": 500, "chains": 2}
 #: what the planner solves for, in the page's words
 PLAN_SOLVE = {"n": "sample size", "mde": "minimum detectable effect", "power": "power"}
 
@@ -126,6 +134,35 @@ def file_columns(path, rows: int = 2000) -> tuple[list[str], list[str]]:
     return [str(c) for c in head.columns], [str(c) for c in numeric]
 
 
+def library_model(source, *, seed: int = 0, root=None):
+    """The library of past lifts behind a learned prior, as a fitted
+    :class:`~models.experiments.LiftLibrary`: a library posterior (``.nc``, the ``library.nc``
+    of ``bayes experiment library``) is reopened (:func:`~bayes.experiments.analyze.load_library`);
+    a table of past lifts (``experiment, lift, se``; CSV/Parquet) is fitted as ``bayes
+    experiment library`` fits it (:func:`~bayes.experiments.analyze.fit_library`,
+    :data:`LIBRARY_FIT`) and the posterior cached under ``library/`` keyed by the file's
+    SHA-256 and the sampler settings. Bad input raises :class:`~bayes.io.InputError`."""
+    from pathlib import Path
+
+    from bayes.app.data import data_root
+    from bayes.experiments.analyze import fit_library, load_library
+    from bayes.io import data_hash
+    from models.sampling import SamplerConfig
+
+    source = Path(source)
+    if source.suffix.lower() == ".nc":
+        return load_library(source)
+    fit = LIBRARY_FIT
+    key = f"{data_hash(source)[:16]}-d{fit['draws']}-t{fit['tune']}-c{fit['chains']}-s{seed}"
+    path = Path(root or data_root()) / "library" / f"{key}.nc"
+    if path.is_file():
+        return load_library(path)
+    cfg = SamplerConfig(**fit, seed=seed, progress=False)
+    model = fit_library(source, sampler=cfg)
+    model.save(path)
+    return model
+
+
 @dataclass
 class Readout:
     """The page's readout: the library's analysis and the numbers it shows."""
@@ -155,11 +192,15 @@ def readout(
     tolerance: float | None = None,
     seed: int = 0,
     source_label: str | None = None,
+    library=None,
 ) -> Readout:
     """The Bayesian readout of ``metric`` (``bayes experiment analyze --method bayes``:
     Beta-Binomial for a 0/1 metric without covariates, else the Normal model of the CUPED- or
     regression-adjusted relative lift) with the frequentist estimates beside it, the
-    sample-ratio guard and the decision. Bad input raises :class:`~bayes.io.InputError`."""
+    sample-ratio guard and the decision. With a fitted ``library`` (:func:`library_model`)
+    the lift's prior is its predictive for the next lift (``analyze --library``; the library
+    is not refitted with this experiment here). Bad input raises
+    :class:`~bayes.io.InputError`."""
     from bayes.experiments.analyze import analyze
     from bayes.experiments.decide import LOSS_TOLERANCE
     from models.sampling import SamplerConfig
@@ -176,6 +217,8 @@ def readout(
         tolerance=LOSS_TOLERANCE if tolerance is None else tolerance,
         sampler=SamplerConfig(seed=seed, progress=False),
         source_label=source_label,
+        library=library,
+        update_library=False,
     )
     return Readout(analysis=res, bayes=res.readouts[0], frequentist=res.estimates_table())
 
@@ -186,10 +229,18 @@ def _model(r: Readout):
 
 
 def prior_text(r: Readout) -> str:
-    """The readout's declared prior in words (the library's predictive when one was used)."""
-    if r.analysis.library_prior:
-        return r.analysis.library_prior
-    return "; ".join(f"{k} ~ {v}" for k, v in _model(r).priors_.items())
+    """The readout's prior in words: the library's predictive when the lift model used it,
+    else the declared priors of the model that read the metric out (the exact Beta-Binomial
+    readout of a 0/1 metric has priors of its own, the rates of the arms)."""
+    model = _model(r)
+    if r.analysis.library_prior and model is r.analysis.models.get("lift"):
+        return f"relative_lift ~ {r.analysis.library_prior}"
+    return "; ".join(f"{k} ~ {v}" for k, v in model.priors_.items())
+
+
+def uses_library(r: Readout) -> bool:
+    """Whether the readout's prior for the lift came from a library of past experiments."""
+    return bool(r.analysis.library_prior) and _model(r) is r.analysis.models.get("lift")
 
 
 def lift_draws(r: Readout) -> np.ndarray:

@@ -56,7 +56,15 @@ from models.experiments.stats import ArmMoments, combine
 from priors.experiments import CONVERSION_PRIORS, LIFT_PRIORS, experiment_priors
 from priors.spec import interval_names
 
-__all__ = ["METHODS", "ExperimentAnalysis", "analyze", "adjusted_estimate", "sequential_table"]
+__all__ = [
+    "METHODS",
+    "ExperimentAnalysis",
+    "adjusted_estimate",
+    "analyze",
+    "fit_library",
+    "load_library",
+    "sequential_table",
+]
 
 METHODS: tuple[str, ...] = ("cuped", "regression", "bayes")
 
@@ -176,6 +184,32 @@ def sequential_table(days, metric: str, covariates=(), *, prob: float = 0.9) -> 
             }
         )
     return pd.DataFrame(rows)
+
+
+def load_library(path):
+    """Reopen a library posterior (``library.nc`` of ``bayes experiment library``, or the
+    updated one ``analyze --library`` writes) as a :class:`~models.experiments.LiftLibrary`;
+    a file that is not one raises :class:`~bayes.io.InputError` naming it."""
+    from models.experiments.library import LiftLibrary
+
+    try:
+        return LiftLibrary.load(path)
+    except (FileNotFoundError, OSError, ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"not a library posterior ({exc})", source=path) from exc
+
+
+def fit_library(table, *, source: str | None = None, priors=None, sampler=None):
+    """Fit the library of past lifts ``table`` (a path to a table ``experiment, lift, se``,
+    validated by :func:`~bayes.experiments.data.read_library`, or such a DataFrame; ``source``
+    names it in the posterior) by NUTS, as ``bayes experiment library`` does; ``priors``
+    default to the declared library priors (``priors.experiments.LIBRARY_PRIORS``). Its
+    ``next_lift_prior()`` is the prior that ``analyze(library=...)`` gives the lift."""
+    from bayes.experiments.data import read_library
+    from models.experiments.library import LiftLibrary
+
+    if not isinstance(table, pd.DataFrame):
+        table, source = read_library(table), source or str(table)
+    return LiftLibrary(priors=priors, sampler=sampler).fit(table, source=source or "<library>")
 
 
 def analyze(

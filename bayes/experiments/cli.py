@@ -344,12 +344,9 @@ def _priors(args):
 
 
 def _load_library(path):
-    from models.experiments.library import LiftLibrary
+    from bayes.experiments.analyze import load_library
 
-    try:
-        return LiftLibrary.load(path)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        raise InputError(f"not a library posterior ({exc})", source=path) from exc
+    return load_library(path)
 
 
 def _print_priors(table) -> None:
@@ -537,10 +534,10 @@ def _cmd_size(args) -> int:
 
 
 def _cmd_library(args) -> int:
+    from bayes.experiments.analyze import fit_library
     from bayes.experiments.data import read_library
     from bayes.io import write_json
     from bayes.outputs import OutputFolder
-    from models.experiments.library import LiftLibrary
     from priors.experiments import LIBRARY_PRIORS
 
     priors = _priors(args).subset(LIBRARY_PRIORS)
@@ -549,7 +546,7 @@ def _cmd_library(args) -> int:
         return 0
     table = read_library(args.data)
     out = OutputFolder(args.out, command="experiment library", seed=args.seed, args=vars(args))
-    model = LiftLibrary(priors=priors, sampler=sampler_from_args(args)).fit(table, source=args.data)
+    model = fit_library(table, source=args.data, priors=priors, sampler=sampler_from_args(args))
     prior = model.next_lift_prior()
     summary = {
         "experiments": len(table),

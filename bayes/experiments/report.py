@@ -17,7 +17,7 @@ __all__ = ["demo_section"]
 
 def demo_section(ctx) -> Section:
     """Generate an experiment and past experiments; plan, read out, update, guard."""
-    from bayes.experiments.analyze import analyze
+    from bayes.experiments.analyze import analyze, fit_library
     from bayes.experiments.data import (
         ExperimentTruth,
         generate_experiment,
@@ -30,7 +30,6 @@ def demo_section(ctx) -> Section:
         plot_power_curve,
     )
     from bayes.io import save_figure, write_table
-    from models.experiments.library import LiftLibrary
     from models.experiments.power import power_curve, power_proportions
     from models.experiments.sizing import bayesian_sizing, users_for_expected_loss
     from models.sampling import SamplerConfig
@@ -58,8 +57,10 @@ def demo_section(ctx) -> Section:
     )
 
     # -------------------------------------------------------------- the updating loop
-    library = LiftLibrary(sampler=nuts).fit(
-        past.drop(columns="true_lift"), source="data/experiments/past_experiments.csv"
+    library = fit_library(
+        past.drop(columns="true_lift"),
+        source="data/experiments/past_experiments.csv",
+        sampler=nuts,
     )
     library.save(ctx.posteriors / "experiments_library.nc")
     res = analyze(
