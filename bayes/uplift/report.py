@@ -11,16 +11,38 @@ PROMO_COST = 1.5
 CONTACT_COST = 0.2
 
 
+#: the LTV fit's NUTS settings in the quick demo. 2 chains x 150 draws after 200 tuning failed
+#: the diagnostics rule (r-hat 1.022, tail ESS 137), for two reasons: even independent draws
+#: fail r-hat <= 1.01 on one of the 7 parameters about half the time at that length (0.3% at
+#: 500 draws), and the Gamma-Gamma's (log p, log v) ridge (correlation -0.96, heavier-tailed
+#: than the Laplace start) needs a longer tuning for the two chains' tails to agree (folded
+#: r-hat of log v). 500 draws after 500 tuning pass on every data seed tried (0-5; 500 after
+#: 200 failed 2 of 6, 1,000 after 200 passed but doubles the per-customer groups and file).
+QUICK_LTV_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
+#: the full demo's (the workbench's default)
+FULL_LTV_SAMPLER = {"draws": 1000, "tune": 1000, "chains": 4}
+
+
+def fit_demo_ltv(data, *, seed: int = 0, quick: bool = False):
+    """The BG/NBD + Gamma-Gamma posterior (weeks) of the uplift data's orders up to its
+    observation end, by which the section values each conversion."""
+    from bayes.ltv.data import load_transactions
+    from bayes.ltv.workflow import fit_ltv, prepare_rfm
+    from models.sampling import SamplerConfig
+
+    tx = load_transactions(data.orders, source="generated orders")
+    rfm = prepare_rfm(transactions=tx, observation_end=data.observation_end, time_unit="W").rfm
+    settings = QUICK_LTV_SAMPLER if quick else FULL_LTV_SAMPLER
+    return fit_ltv(rfm, sampler=SamplerConfig(**settings, seed=seed))
+
+
 def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot: int = 200):
     """Everything the section shows, as data (also used by notebook 07)."""
     import importlib.util
 
-    from bayes.ltv.data import load_transactions
-    from bayes.ltv.workflow import fit_ltv, prepare_rfm
     from bayes.uplift.data import FEATURES, generate_uplift_data
     from bayes.uplift.evaluate import compare_learners
     from bayes.uplift.targeting import Costs, ltv_draws, simulate_targeting
-    from models.sampling import SamplerConfig
 
     data = generate_uplift_data(n_users, seed=seed)
     ex = data.experiment
@@ -40,14 +62,7 @@ def run_uplift_demo(n_users: int, *, seed: int = 0, quick: bool = False, n_boot:
     )
     best = fits["dr"]
     # value each conversion with the customer's 12-month LTV posterior (x the margin rate)
-    tx = load_transactions(data.orders, source="generated orders")
-    rfm = prepare_rfm(transactions=tx, observation_end=data.observation_end, time_unit="W").rfm
-    sampler = (
-        SamplerConfig(draws=150, tune=200, chains=2, seed=seed)
-        if quick
-        else SamplerConfig(draws=1000, tune=1000, chains=4, seed=seed)
-    )
-    ltv_fit = fit_ltv(rfm, sampler=sampler)
+    ltv_fit = fit_demo_ltv(data, seed=seed, quick=quick)
     margin_rate = float(data.orders["margin"].sum() / data.orders["amount"].sum())
     sc = best.scores
     ltv = ltv_draws(ltv_fit, sc["user_id"], months=12, n_draws=200, seed=seed)
