@@ -204,4 +204,6 @@ def initvals(model, point: dict) -> dict:
         )
         _BACKWARD[model] = fn
     values = fn(*(np.asarray(point[v.name], dtype=float) for v in model.value_vars))
-    return {rv.name: np.asarray(v, dtype=float) for rv, v in zip(model.free_RVs, values, strict=True)}
+    return {
+        rv.name: np.asarray(v, dtype=float) for rv, v in zip(model.free_RVs, values, strict=True)
+    }

@@ -99,7 +99,10 @@ def _check_uplift(out, html):
     learners = table[table["learner"] != "truth"]
     assert (learners["qini_coefficient_lower_90"] > 0).all()
     assert (learners["regret"] >= 0).all()
-    assert (out / "posteriors" / "uplift_ltv.nc").is_file()
+    # the quick demo's LTV fit passes its own diagnostics (2 x 150 draws after 200 tuning
+    # did not: r-hat 1.022, tail ESS 137; see bayes.uplift.report.QUICK_LTV_SAMPLER)
+    ltv = assert_posterior_on_contract(out / "posteriors" / "uplift_ltv.nc")
+    assert ltv.diagnostics_.ok and ltv.diagnostics_.divergences == 0, ltv.diagnostics_
 
 
 def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):
