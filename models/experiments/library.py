@@ -31,7 +31,7 @@ import xarray as xr
 
 from models.base import BayesianModel
 from models.experiments.estimators import Estimate
-from models.experiments.likelihood import build_library_model
+from models.experiments.likelihood import build_library_model, library_lift_draws
 from priors.experiments import LIBRARY_PRIORS, experiment_priors
 from priors.spec import Prior
 
@@ -91,8 +91,21 @@ class LiftLibrary(BayesianModel):
         )
 
     def _add_groups(self, idata, model, prepared) -> None:
+        """``lift`` (chain, draw, experiment): each past experiment's true lift drawn from its
+        exact conditional given the sampled ``(lift_mean, lift_sd)`` (seeded by the fit's
+        seed); the pointwise (marginal) log-likelihood."""
         import pymc as pm
 
+        post = idata.posterior
+        rng = np.random.default_rng(np.random.SeedSequence([self.sampler_.seed, 515151]))
+        draws = library_lift_draws(
+            post["lift_mean"].values,
+            post["lift_sd"].values,
+            prepared["lift"].to_numpy(),
+            prepared["se"].to_numpy(),
+            rng,
+        )
+        post["lift"] = (("chain", "draw", "experiment"), draws)
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
 
     def _restore(self, idata) -> None:
@@ -106,7 +119,7 @@ class LiftLibrary(BayesianModel):
         )
 
     def _diag_vars(self, idata):
-        return ["lift_mean", "lift_sd", "lift_z"]
+        return ["lift_mean", "lift_sd", "lift"]
 
     def predict(self) -> xr.Dataset:
         """``lift`` per past experiment and ``next_lift``, the predictive for a new one (its

@@ -9,7 +9,9 @@
   ``r ~ Normal(μ₀, τ₀²)`` the posterior is ``Normal`` with precision ``1/τ₀² + 1/se²``
   (:func:`normal_posterior`).
 * Past lifts: ``r̂_j ~ Normal(θ_j, se_j²)``, ``θ_j ~ Normal(μ, τ²)`` — the hierarchical model
-  of a library of past experiments (:func:`build_library_model`, non-centred), sampled by NUTS.
+  of a library of past experiments: NUTS on ``(μ, τ)`` with the ``θ_j`` integrated out
+  (:func:`build_library_model`), the ``θ_j`` drawn from their exact conditionals
+  (:func:`library_lift_draws`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "beta_posterior",
     "build_beta_binomial_model",
     "build_library_model",
+    "library_lift_draws",
     "normal_posterior",
     "prob_beta_greater",
 ]
@@ -75,22 +78,41 @@ def build_beta_binomial_model(priors, arms, users, conversions):
 
 
 def build_library_model(priors, experiments, lift, se):
-    """Hierarchical model of past relative lifts (non-centred):
-    ``θ_j = lift_mean + lift_sd · z_j``, ``z_j ~ Normal(0, 1)``, ``lift_hat_j ~ Normal(θ_j, se_j)``.
+    """Hierarchical model of past relative lifts with the true lifts integrated out:
+    ``lift_hat_j ~ Normal(lift_mean, sqrt(lift_sd² + se_j²))``.
+
+    ``r̂_j ~ Normal(θ_j, se_j²)`` with ``θ_j ~ Normal(μ, τ²)`` is exactly that marginal, so NUTS
+    samples the two hyperparameters only (a two-dimensional posterior, no funnel between τ
+    and the θ_j) and each ``θ_j`` is drawn afterwards from its exact conditional posterior
+    (:func:`library_lift_draws`). The pointwise log-likelihood is then the marginal one: the
+    density of experiment ``j``'s report under the company-wide distribution, which is what
+    leave-one-experiment-out compares.
     """
     import pymc as pm
+    import pytensor.tensor as pt
 
     with pm.Model(coords={"experiment": list(experiments)}) as model:
         mu = priors["lift_mean"].to_pymc("lift_mean")
         tau = priors["lift_sd"].to_pymc("lift_sd")
-        z = pm.Normal("lift_z", 0.0, 1.0, dims="experiment")
-        theta = pm.Deterministic("lift", mu + tau * z, dims="experiment")
         se_data = pm.Data("lift_se", np.asarray(se, dtype=float), dims="experiment")
         pm.Normal(
             "lift_hat",
-            mu=theta,
-            sigma=se_data,
+            mu=mu,
+            sigma=pt.sqrt(tau**2 + se_data**2),
             observed=np.asarray(lift, dtype=float),
             dims="experiment",
         )
     return model
+
+
+def library_lift_draws(mu, tau, lift, se, rng) -> np.ndarray:
+    """Draws of each past experiment's true lift ``θ_j`` given posterior draws of ``μ`` and
+    ``τ`` (arrays of one shape ``S``): ``θ_j | μ, τ, r̂_j ~ Normal(B_j μ + (1 − B_j) r̂_j,
+    B_j τ²)`` with ``B_j = se_j² / (se_j² + τ²)``, the shrinkage of the Normal-Normal model
+    (exact; finite at τ = 0, where θ_j = μ). Returns shape ``S + (n_experiments,)``."""
+    mu = np.asarray(mu, dtype=float)[..., None]
+    tau2 = np.asarray(tau, dtype=float)[..., None] ** 2
+    se2 = np.asarray(se, dtype=float) ** 2
+    shrink = se2 / (se2 + tau2)
+    mean = shrink * mu + (1.0 - shrink) * np.asarray(lift, dtype=float)
+    return mean + np.sqrt(shrink * tau2) * rng.standard_normal(mean.shape)
