@@ -32,6 +32,7 @@ __all__ = [
     "LAPLACE_WEIGHT",
     "Laplace",
     "compiled_logp",
+    "initial_point",
     "initvals",
     "laplace",
     "nuts_step",
@@ -58,25 +59,31 @@ class Laplace:
         return np.sqrt(np.diag(self.cov)[sl[0]]).reshape(sl[1])
 
 
-#: ``model -> {value variable: (slice, shape)}`` and ``model -> compiled log density``: each
-#: ``model.initial_point()`` and each compile costs seconds, so both are made once per model
+#: ``model -> ({value variable: (slice, shape)}, initial point)``, ``model -> compiled log
+#: density`` and ``model -> back-transforms``: each costs a compile, so each is made once per model
 _SLICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BACKWARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def initial_point(model) -> dict:
+    """``model.initial_point()`` (a compiled function: seconds on a large model), computed
+    once per model; a fresh dict at every call."""
+    if model not in _SLICES:
+        point = model.initial_point()
+        out, i = {}, 0
+        for v in model.value_vars:
+            shape = tuple(point[v.name].shape)
+            n = int(np.prod(shape, dtype=int))
+            out[v.name] = (slice(i, i + n), shape)
+            i += n
+        _SLICES[model] = (out, point)
+    return dict(_SLICES[model][1])
+
+
 def _slices(model) -> dict:
-    if model in _SLICES:
-        return _SLICES[model]
-    point = model.initial_point()
-    out, i = {}, 0
-    for v in model.value_vars:
-        shape = tuple(point[v.name].shape)
-        n = int(np.prod(shape, dtype=int))
-        out[v.name] = (slice(i, i + n), shape)
-        i += n
-    _SLICES[model] = out
-    return out
+    initial_point(model)
+    return _SLICES[model][0]
 
 
 def ravel(model, point: dict) -> np.ndarray:
@@ -126,7 +133,7 @@ def laplace(model, start: dict | None = None, *, maxiter: int = 2000) -> Laplace
     from scipy import optimize
 
     f = compiled_logp(model)
-    q0 = ravel(model, start if start is not None else model.initial_point())
+    q0 = ravel(model, start if start is not None else initial_point(model))
 
     def neg(q):
         lp, g = f(np.asarray(q, dtype=float))
