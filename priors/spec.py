@@ -295,8 +295,9 @@ class Prior:
         return np.asarray(self._scipy().rvs(size=(size, *shape), random_state=rng))
 
     # ------------------------------------------------------------------ PyMC
-    def to_pymc(self, name: str, *, dims: tuple[str, ...] | None = None):
-        """Create the PyMC variable inside the current ``pm.Model`` context."""
+    def to_pymc(self, name: str, *, dims: tuple[str, ...] | None = None, **pm_kwargs):
+        """Create the PyMC variable inside the current ``pm.Model`` context (``pm_kwargs``,
+        e.g. ``transform``, go to the distribution)."""
         import pymc as pm
 
         dims = self.dims if dims is None else tuple(dims)
@@ -308,7 +309,7 @@ class Prior:
                 name, pt.as_tensor_variable(np.asarray(self.params["value"], dtype=float)), **kw
             )
         params = {k: np.asarray(v, dtype=float) for k, v in self.params.items()}
-        return getattr(pm, self.dist)(name, **params, **kw)
+        return getattr(pm, self.dist)(name, **params, **kw, **pm_kwargs)
 
 
 # ---------------------------------------------------------------------------- the container

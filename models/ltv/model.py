@@ -383,6 +383,7 @@ class LTVModel(BayesianModel):
                     "segment": segs,
                     "log_estimate": np.round(pilot[n][0], 4).tolist(),
                     "standard_error": np.round(pilot[n][1], 4).tolist(),
+                    **({"spread_scale": round(float(pilot[n][2]), 6)} if len(pilot[n]) > 2 else {}),
                 }
                 for n in names
             }

@@ -70,18 +70,23 @@ class Laplace:
 _SLICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _initial_point(model) -> dict:
+    """``model.initial_point()``, computed (and compiled) once per model."""
+    if model not in _SLICES:
+        point = model.initial_point()
+        out, i = {}, 0
+        for v in model.value_vars:
+            shape = tuple(point[v.name].shape)
+            n = int(np.prod(shape, dtype=int))
+            out[v.name] = (slice(i, i + n), shape)
+            i += n
+        _SLICES[model] = (out, point)
+    return dict(_SLICES[model][1])
+
+
 def _slices(model) -> dict:
-    if model in _SLICES:
-        return _SLICES[model]
-    point = model.initial_point()
-    out, i = {}, 0
-    for v in model.value_vars:
-        shape = tuple(point[v.name].shape)
-        n = int(np.prod(shape, dtype=int))
-        out[v.name] = (slice(i, i + n), shape)
-        i += n
-    _SLICES[model] = out
-    return out
+    _initial_point(model)
+    return _SLICES[model][0]
 
 
 def _ravel(model, point: dict) -> np.ndarray:
@@ -123,7 +128,7 @@ def laplace(model, start: dict | None = None, *, maxiter: int = 2000) -> Laplace
     from scipy import optimize
 
     f = _logp_dlogp(model)
-    q0 = _ravel(model, start if start is not None else model.initial_point())
+    q0 = _ravel(model, start if start is not None else _initial_point(model))
 
     def neg(q):
         lp, g = f(q)
@@ -156,25 +161,39 @@ def segment_spread(est: np.ndarray, se: np.ndarray) -> tuple[float, float]:
 
 
 def segment_pilot(fit: Laplace, model, names) -> dict:
-    """``{name: (estimates, standard_errors)}`` of each segment's ``log theta`` from the
-    independent model's Laplace fit ``fit`` (what :func:`~priors.ltv.add_ltv_parameters`
-    whitens the hierarchical coordinates with)."""
-    return {n: (np.asarray(fit.point[f"log_{n}"], float), fit.sd(model, f"log_{n}")) for n in names}
+    """``{name: (estimates, standard_errors, spread_scale)}`` of each segment's ``log theta``
+    from the independent model's Laplace fit ``fit`` (what
+    :func:`~priors.ltv.add_ltv_parameters` whitens the hierarchical coordinates with), and
+    the scale of the spread's coordinate (:func:`~priors.ltv.spread_transform`):
+    ``sqrt(spread^2 + mean(se^2))`` (:func:`segment_spread`), the spread the data can
+    resolve at least."""
+    out = {}
+    for n in names:
+        est, se = np.asarray(fit.point[f"log_{n}"], float), fit.sd(model, f"log_{n}")
+        _, tau = segment_spread(est, se)
+        out[n] = (est, se, float(np.sqrt(tau**2 + np.mean(se**2))))
+    return out
 
 
 def hierarchical_start(model, names, pilot: dict) -> dict:
     """The hierarchical model's value variables at the independent modes: median and spread
     from :func:`segment_spread` (the spread floored at :data:`_MIN_SPREAD`), and each
     segment's ``raw`` coordinate where ``log theta_s`` equals its estimate."""
-    point = dict(model.initial_point())
+    from priors.ltv import spread_to_unconstrained
+
+    point = _initial_point(model)
     for n in names:
-        est, se = pilot[n]
+        est, se = pilot[n][:2]
         centre, tau = segment_spread(est, se)
         tau = max(tau, _MIN_SPREAD)
         q = tau**2 / np.maximum(se, 1e-12) ** 2
         shrink, k = 1.0 / (1.0 + q), 1.0 / np.sqrt(1.0 + q)
         point[f"log_{n}_median"] = np.asarray(centre)
-        point[f"{n}_segment_sd_log__"] = np.asarray(np.log(tau))
+        tr = model.rvs_to_transforms[model[f"{n}_segment_sd"]]
+        if getattr(tr, "name", "") == "spread":
+            point[f"{n}_segment_sd_spread__"] = spread_to_unconstrained(tau, tr.scale)
+        else:
+            point[f"{n}_segment_sd_log__"] = np.asarray(np.log(tau))
         point[f"{n}_raw"] = shrink * (est - centre) / (tau * k)
     return point
 
@@ -217,12 +236,19 @@ def initvals(model, point: dict) -> dict:
     """``pm.sample``'s ``initvals`` (random variables on their own scale) for a ``point`` of
     value variables (unconstrained)."""
     import pytensor.tensor as pt
+    from pymc.logprob.transforms import LogTransform
+
+    from priors.ltv import spread_from_unconstrained
 
     out = {}
     for rv in model.free_RVs:
         value = point[model.rvs_to_values[rv].name]
         tr = model.rvs_to_transforms.get(rv)
-        if tr is not None:
+        if isinstance(tr, LogTransform):  # the transforms of this model in NumPy: .eval()
+            value = np.exp(value)  # compiles a function per call (seconds per fit)
+        elif getattr(tr, "name", "") == "spread":
+            value = spread_from_unconstrained(value, tr.scale)
+        elif tr is not None:
             value = tr.backward(pt.as_tensor_variable(value), *rv.owner.inputs).eval()
         out[rv.name] = np.asarray(value, dtype=float)
     return out
