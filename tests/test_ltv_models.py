@@ -617,7 +617,7 @@ def test_spread_coordinate_is_a_change_of_coordinates_only():
 
 @pytest.mark.slow
 def test_spread_coordinate_leaves_the_posterior_unchanged(monkeypatch):
-    """The same hierarchical fit (3 segments of 10,000 generated customers, r varying by
+    """The same hierarchical fit (3 segments of 5,000 generated customers, r varying by
     segment, alpha, a, b shared: spreads from clear to unidentified) with the spreads in
     the pilot's coordinate and on PyMC's log scale: every parameter's posterior mean agrees
     within 4 Monte Carlo standard errors of the difference."""
@@ -627,7 +627,7 @@ def test_spread_coordinate_leaves_the_posterior_unchanged(monkeypatch):
     from models.sampling import SamplerConfig
 
     rng = np.random.default_rng(5)
-    n = 30_000
+    n = 15_000
     seg = rng.integers(0, 3, n)
     T = rng.integers(10, 53, n).astype(float)
     x, tx = M.simulate_bgnbd(rng, 0.3 * np.exp(np.array([-0.4, 0.0, 0.4]))[seg], 4.0, 0.8, 2.5, T)
@@ -639,7 +639,7 @@ def test_spread_coordinate_leaves_the_posterior_unchanged(monkeypatch):
             "segment": np.char.add("s", seg.astype(str)),
         }
     )
-    cfg = SamplerConfig(draws=400, tune=400, chains=2, seed=1, progress=False)
+    cfg = SamplerConfig(draws=300, tune=300, chains=2, seed=1, progress=False)
 
     def fit():
         with warnings.catch_warnings():
