@@ -193,7 +193,39 @@ def nuts_step(
 
 def initvals(model, point: dict) -> dict:
     """``pm.sample``'s ``initvals`` (random variables on their own scale) for a ``point`` of
-    value variables (unconstrained); the back-transforms are compiled once per model."""
+    value variables (unconstrained). The common transforms are inverted in NumPy (log,
+    log-odds, and any transform with a ``backward_numpy`` method); the others through one
+    function per model compiled on first need (a ``.eval()`` per variable and chain would
+    compile each time: seconds per fit)."""
+    from pymc.logprob.transforms import LogOddsTransform, LogTransform
+    from scipy.special import expit
+
+    out, rest = {}, []
+    for rv in model.free_RVs:
+        value = np.asarray(point[model.rvs_to_values[rv].name], dtype=float)
+        tr = model.rvs_to_transforms.get(rv)
+        if tr is None:
+            out[rv.name] = value
+        elif isinstance(tr, LogTransform):
+            out[rv.name] = np.exp(value)
+        elif isinstance(tr, LogOddsTransform):
+            out[rv.name] = expit(value)
+        elif hasattr(tr, "backward_numpy"):
+            out[rv.name] = np.asarray(tr.backward_numpy(value), dtype=float)
+        else:
+            rest.append(rv)
+    if rest:
+        values = _backward_fn(model)(
+            *(np.asarray(point[v.name], dtype=float) for v in model.value_vars)
+        )
+        for rv, v in zip(model.free_RVs, values, strict=True):
+            if rv in rest:
+                out[rv.name] = np.asarray(v, dtype=float)
+    return {rv.name: out[rv.name] for rv in model.free_RVs}
+
+
+def _backward_fn(model):
+    """Every free variable on its own scale from the value variables (compiled once)."""
     fn = _BACKWARD.get(model)
     if fn is None:
         import pytensor
@@ -210,7 +242,4 @@ def initvals(model, point: dict) -> dict:
             mode="FAST_COMPILE",
         )
         _BACKWARD[model] = fn
-    values = fn(*(np.asarray(point[v.name], dtype=float) for v in model.value_vars))
-    return {
-        rv.name: np.asarray(v, dtype=float) for rv, v in zip(model.free_RVs, values, strict=True)
-    }
+    return fn

@@ -258,6 +258,10 @@ def _spread_transform_class():
         def log_jac_det(self, value, *inputs):
             return np.log(self.scale) + normal_lcdf(0.0, 1.0, value)
 
+        def backward_numpy(self, value):
+            """:meth:`backward` in NumPy (starting values without a compile)."""
+            return spread_from_unconstrained(value, self.scale)
+
         def __str__(self):
             return f"SpreadTransform(scale={self.scale:.4g})"
 

@@ -615,7 +615,7 @@ def test_spread_coordinate_is_a_change_of_coordinates_only():
     assert plain.rvs_to_values[plain["r_segment_sd"]].name == "r_segment_sd_log__"
 
 
-@pytest.mark.slow
+@pytest.mark.study  # ~80 s: `make study`; the fast test above proves the change of variables exact
 def test_spread_coordinate_leaves_the_posterior_unchanged(monkeypatch):
     """The same hierarchical fit (3 segments of 5,000 generated customers, r varying by
     segment, alpha, a, b shared: spreads from clear to unidentified) with the spreads in

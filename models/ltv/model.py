@@ -389,7 +389,7 @@ class LTVModel(BayesianModel):
             }
         else:
             model = self.build_model(prepared)
-            start = S.laplace(model).point
+            start = S.laplace(model)  # its covariance is the first mass matrix as it is
         step, inits = S.nuts_step(
             model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
         )
