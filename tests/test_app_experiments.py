@@ -165,3 +165,14 @@ def test_readout_with_the_prior_learned_from_past_experiments():
     at.file_uploader(key="exp_library_file").upload("past.csv", bad).run()
     no_exception(at)
     assert at.error and "past.csv" in at.error[0].value and "column 'se'" in at.error[0].value
+
+
+def test_column_pickers_never_offer_an_identifier_as_a_metric(tmp_path):
+    """``user_id`` holds numbers in the generated experiment, but it is an identifier (read as
+    text by every reader): the page offers it as a column, never as a metric or covariate."""
+    from bayes.experiments.data import generate_experiment, write_experiment
+
+    write_experiment(generate_experiment(300, seed=2), tmp_path, "csv")
+    columns, numeric = ed.file_columns(tmp_path / "experiment.csv")
+    assert "user_id" in columns and "user_id" not in numeric
+    assert {"revenue", "pre_revenue"} <= set(numeric)

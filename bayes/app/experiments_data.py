@@ -120,8 +120,10 @@ def conversion_cv(rate: float) -> float:
 
 def file_columns(path, rows: int = 2000) -> tuple[list[str], list[str]]:
     """``(all columns, numeric columns)`` of a CSV/Parquet file from its first ``rows`` rows,
-    for the page's column pickers (the readout validates the whole file)."""
-    from bayes.io import InputError
+    for the page's column pickers (the readout validates the whole file). Identifier columns
+    (:func:`bayes.io.is_identifier`: ``user_id``, ``email``...) are never offered as metrics or
+    covariates: the readers take them as text."""
+    from bayes.io import InputError, is_identifier
 
     try:
         if str(path).lower().endswith((".parquet", ".pq")):
@@ -130,7 +132,9 @@ def file_columns(path, rows: int = 2000) -> tuple[list[str], list[str]]:
             head = pd.read_csv(path, nrows=rows)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input
         raise InputError(f"cannot read the file ({exc})", source=path) from exc
-    numeric = [c for c in head.columns if pd.api.types.is_numeric_dtype(head[c])]
+    numeric = [
+        c for c in head.columns if pd.api.types.is_numeric_dtype(head[c]) and not is_identifier(c)
+    ]
     return [str(c) for c in head.columns], [str(c) for c in numeric]
 
 
