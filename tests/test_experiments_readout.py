@@ -169,6 +169,9 @@ def test_library_learns_the_next_lift_prior_and_updates(library, tmp_path):
     wmean = float((w * past["lift"]).sum() / w.sum())
     mu = lib.summary(["lift_mean"]).iloc[0]
     assert mu["lower_90"] < wmean < mu["upper_90"]
+    # each past experiment's lift is labelled by its name, as in the data the library saw
+    lift = lib.predict()["lift"]
+    assert list(lift["experiment"].values) == list(past["experiment"].astype(str))
     # reload predicts identically; the loop: a new readout joins the library
     lib2 = bayes.load(lib.save(tmp_path / "library.nc"))
     xr.testing.assert_identical(lib.predict(), lib2.predict())

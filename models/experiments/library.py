@@ -105,7 +105,15 @@ class LiftLibrary(BayesianModel):
             prepared["se"].to_numpy(),
             rng,
         )
-        post["lift"] = (("chain", "draw", "experiment"), draws)
+        post["lift"] = xr.DataArray(
+            draws,
+            dims=("chain", "draw", "experiment"),
+            coords={
+                "chain": post["chain"],
+                "draw": post["draw"],
+                "experiment": list(prepared["experiment"]),
+            },
+        )
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
 
     def _restore(self, idata) -> None:
