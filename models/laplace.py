@@ -36,6 +36,7 @@ __all__ = [
     "initvals",
     "laplace",
     "nuts_step",
+    "sample_kwargs",
 ]
 
 #: curvature floor of the Laplace covariance: no direction wider than a unit Normal
@@ -189,6 +190,17 @@ def nuts_step(
             cand = q
         inits.append(unravel(model, cand))
     return step, inits
+
+
+def sample_kwargs(model, start: dict | Laplace, cfg) -> dict:
+    """``pm.sample`` arguments (for :func:`models.sampling.sample`) that start NUTS at
+    ``start`` as :func:`nuts_step` does, with ``cfg``'s (a
+    :class:`~models.sampling.SamplerConfig`) target acceptance, chains and seed: the step
+    and each chain's ``initvals``."""
+    step, starts = nuts_step(
+        model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
+    )
+    return {"step": step, "initvals": [initvals(model, p) for p in starts]}
 
 
 def initvals(model, point: dict) -> dict:

@@ -8,6 +8,7 @@ import pytest
 
 from bayes.app import data as appdata
 from bayes.app import experiments_data as ed
+from bayes.experiments.data import PAST_EXPERIMENTS
 from tests.test_app import app_data, metrics, no_exception, page  # noqa: F401
 
 pytest.importorskip("streamlit")
@@ -128,11 +129,14 @@ def test_readout_with_the_prior_learned_from_past_experiments():
     (nc,) = (appdata.data_root() / "library").glob("*.nc")
     library = load_library(nc)
     prior = library.next_lift_prior()
-    assert len(library.data_) == appdata.DEMO_LIBRARY_SIZE
+    assert len(library.data_) == PAST_EXPERIMENTS
     assert library.diagnostics_.ok and not at.warning  # the page warns on a failed fit
     captions = " ".join(c.value for c in at.caption)
     assert f"prior for the next lift {prior}" in captions
-    assert f"relative_lift ~ {prior} (predictive of the next lift from 24 past" in captions
+    assert (
+        f"relative_lift ~ {prior} (predictive of the next lift from {PAST_EXPERIMENTS} past"
+        in captions
+    )
     cli = analyze(
         appdata.demo_experiment(), arm="arm", metrics=["revenue"], covariates=["pre_revenue"],
         method="bayes", library=library, update_library=False,

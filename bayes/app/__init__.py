@@ -9,7 +9,8 @@ demo's generated data by default (generated on first use at quick sizes and cach
 Adding a page: write
 ``bayes/app/<domain>.py`` as a Streamlit script calling that domain's library, add one
 :class:`Page` line to :data:`PAGES`, and one ``AppTest`` test in ``tests/test_app.py``.
-This package imports nothing heavy: Streamlit is imported by the pages only.
+This package imports nothing heavy: Streamlit is imported by the pages only (and by
+:mod:`bayes.app.ui`, what every page does the same way, e.g. stopping on a bad input).
 """
 
 from __future__ import annotations

@@ -50,8 +50,6 @@ DEMO_PILOT = {"alpha": 1.1, "beta": 1.05, "users_per_arm": 3000}
 #: quick sizes of the experiments and uplift pages' demo data (users before the uplift
 #: experiment keeps the customers: about 3,000 of 5,000)
 QUICK_DOMAINS = {"experiment_users": 30_000, "uplift_users": 5_000}
-#: past experiments in the demo's library (as the demo report's)
-DEMO_LIBRARY_SIZE = 24
 #: default NUTS settings of the app's LTV fit (small: the app answers within seconds)
 LTV_FIT = {"draws": 500, "tune": 500, "chains": 2}
 
@@ -140,7 +138,7 @@ def demo_library(root: Path | None = None, seed: int = 0) -> Path:
     from bayes.io import write_table
 
     def build(folder: Path) -> None:
-        past = generate_library(DEMO_LIBRARY_SIZE, seed=seed).drop(columns="true_lift")
+        past = generate_library(seed=seed).drop(columns="true_lift")  # PAST_EXPERIMENTS rows
         write_table(past, folder / "past_experiments.csv")
 
     return _cached("library", ("past_experiments.csv",), build, root, seed) / "past_experiments.csv"

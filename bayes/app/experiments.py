@@ -8,8 +8,9 @@ import streamlit as st
 from bayes import charts_decisions as charts
 from bayes.app import data as appdata
 from bayes.app import experiments_data as ed
+from bayes.app.ui import stop_on_input_error
+from bayes.experiments.data import PAST_EXPERIMENTS
 from bayes.formatting import fmt_number
-from bayes.io import InputError
 from models.experiments.power import ALTERNATIVES, PowerError
 from priors.spec import interval_names
 
@@ -197,11 +198,8 @@ with tab_read:
     if path is None:
         st.info("Upload an experiment file to read it out.")
         st.stop()
-    try:
+    with stop_on_input_error():
         columns, numeric = ed.file_columns(path)
-    except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
 
     def pick(options, preferred):
         return options.index(preferred) if preferred in options else 0
@@ -241,7 +239,7 @@ with tab_read:
         library_source = p2.radio(
             "library of past experiments", ["demo", "upload"], horizontal=True,
             key="exp_library_source",
-            format_func={"demo": f"demo: {appdata.DEMO_LIBRARY_SIZE} past experiments "
+            format_func={"demo": f"demo: {PAST_EXPERIMENTS} past experiments "
                          "(generated)", "upload": "upload"}.get,
         )  # fmt: skip
         if library_source == "upload":
@@ -257,17 +255,14 @@ with tab_read:
                 p2.info("Upload a library; until then the declared prior is used.")
         else:
             library_path = appdata.demo_library()
+    from bayes.tracking import sha256_file
+
     library = library_key = None
     if library_path is not None:
-        from bayes.tracking import sha256_file
-
         library_key = f"{library_path}:{sha256_file(library_path)}"
-        try:
+        with stop_on_input_error():
             with st.spinner("Learning the prior from the past experiments (first use only)…"):
                 library = cached_library(str(library_path), library_key)
-        except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
-            st.stop()
         p2.caption(
             f"{len(library.data_)} past experiments; prior for the next lift "
             f"{library.next_lift_prior()}; fit diagnostics: {library.diagnostics_}"
@@ -286,18 +281,13 @@ with tab_read:
             "loss tolerance (share of the control mean)", [0.0001, 0.0005, 0.001, 0.005, 0.01],
             0.001, format_func=lambda x: f"{x:.2%}", key="exp_tolerance",
         )  # fmt: skip
-    from bayes.tracking import sha256_file
-
-    try:
+    with stop_on_input_error():
         with st.spinner("Reading the experiment out…"):
             r = cached_readout(
                 str(path), sha256_file(path), arm, metric, tuple(covariates),
                 control or None, float(split), None if time == "(none)" else time,
                 float(tolerance), library_key, _library=library,
             )  # fmt: skip
-    except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
 
     if r.srm["mismatch"]:
         st.error(f"Sample-ratio guard: {r.srm['message']}", icon=":material/gpp_bad:")

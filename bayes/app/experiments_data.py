@@ -236,10 +236,9 @@ def prior_text(r: Readout) -> str:
     """The readout's prior in words: the library's predictive when the lift model used it,
     else the declared priors of the model that read the metric out (the exact Beta-Binomial
     readout of a 0/1 metric has priors of its own, the rates of the arms)."""
-    model = _model(r)
-    if r.analysis.library_prior and model is r.analysis.models.get("lift"):
+    if uses_library(r):
         return f"relative_lift ~ {r.analysis.library_prior}"
-    return "; ".join(f"{k} ~ {v}" for k, v in model.priors_.items())
+    return "; ".join(f"{k} ~ {v}" for k, v in _model(r).priors_.items())
 
 
 def uses_library(r: Readout) -> bool:

@@ -6,8 +6,8 @@ import streamlit as st
 
 from bayes import charts
 from bayes.app import data as appdata
+from bayes.app.ui import stop_on_input_error
 from bayes.formatting import fmt_interval, fmt_number
-from bayes.io import InputError
 
 st.title("Customer lifetime value")
 st.caption(
@@ -72,14 +72,11 @@ with tab_ltv:
     if "orders" not in paths:
         st.info("Upload an orders table in the sidebar.")
     else:
-        try:
+        with stop_on_input_error():
             with st.spinner("Fitting BG/NBD + Gamma-Gamma (NUTS; cached after the first fit)…"):
                 fit, summary = model(
                     str(paths["orders"]), sha256_file(paths["orders"]), int(draws), 0
                 )
-        except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
-            st.stop()
         if not fit.diagnostics_.ok:
             st.warning(
                 "The posterior failed its convergence checks: "
@@ -138,7 +135,7 @@ with tab_cohorts:
             "one block per", ["(none)", "country", "device", "acq_channel"], key="segment"
         )
         weeks = c2.slider("weeks since signup", 4, 26, 12, key="weeks")
-        try:
+        with stop_on_input_error():
             digest = sha256_file(paths["users"])[:16] + sha256_file(paths["events"])[:16]
             m = retention(
                 str(paths["users"]),
@@ -147,9 +144,6 @@ with tab_cohorts:
                 None if segment == "(none)" else segment,
                 int(weeks),
             )
-        except InputError as exc:
-            st.error(str(exc), icon=":material/error:")
-            st.stop()
         st.plotly_chart(charts.retention_heatmap(m), width="stretch", key="retention")
         from bayes.growth.cohorts import retention_curve
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from bayes import charts, headlines
 from bayes.app import data as appdata
+from bayes.app.ui import stop_on_input_error
 from bayes.formatting import fmt_number
-from bayes.io import InputError
 
 st.title("Signup audiences")
 st.caption(
@@ -67,7 +67,7 @@ if paths is None:
 from bayes.tracking import sha256_file  # noqa: E402
 
 digest = "-".join(sha256_file(p)[:16] for p in paths.values() if p is not None)
-try:
+with stop_on_input_error():
     with st.spinner("Counting and scoring every (email, topic) pair…"):
         sc = scores(
             str(paths["events"]),
@@ -77,9 +77,6 @@ try:
             method,
             int(draws),
         )
-except InputError as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.stop()
 st.caption(
     f"{sc.n_events:,} events → {sc.n_pairs:,} (email, topic) pairs over {len(sc.topics)} "
     f"topics; as of {sc.as_of:%Y-%m-%d %H:%M} UTC."
@@ -115,7 +112,7 @@ topic = st.selectbox("topic", ["(all topics)"] + sc.topics, key="topic")
 
 from bayes.signup.audience import AudienceRules  # noqa: E402
 
-try:
+with stop_on_input_error():
     rules = AudienceRules(
         goal=goal,
         min_sends=min_sends,
@@ -126,9 +123,6 @@ try:
         topic=None if topic == "(all topics)" else topic,
     )
     audience, funnel, expected = appdata.signup_audience(sc, rules)
-except InputError as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.stop()
 
 # ------------------------------------------------------------------ the audience
 st.header("Audience")

@@ -9,6 +9,7 @@ import streamlit as st
 from bayes import charts_decisions as charts
 from bayes.app import data as appdata
 from bayes.app import uplift_data as ud
+from bayes.app.ui import stop_on_input_error
 from bayes.formatting import fmt_number
 from bayes.io import InputError
 from priors.spec import interval_names
@@ -67,13 +68,10 @@ if source == "demo":
         help="two-model (the seed's), S, X, cross-fitted doubly robust, causal forest (econml)",
     )  # fmt: skip
     digest = sha256_file(paths["experiment"])[:16]
-    try:
+    with stop_on_input_error():
         with st.spinner(f"Fitting the {learner} learner (cached after the first fit)…"):
             fit = fitted(tuple(sorted((k, str(v)) for k, v in paths.items())), digest, learner,
                          int(seed))  # fmt: skip
-    except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
     score = c2.radio(
         "rank customers by", ["uplift", ud.TRUE_SCORE], horizontal=True, key="score",
         format_func={"uplift": f"{learner} learner's uplift",
@@ -99,11 +97,8 @@ else:
     path = appdata.save_upload(f.name, f.getvalue())
     from bayes.io import read_table
 
-    try:
+    with stop_on_input_error():
         scores = read_table(path)
-    except InputError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
     cols = [str(c) for c in scores.columns]
 
     def pick(name):
@@ -118,11 +113,8 @@ else:
     key = f"{path}|{sha256_file(path)[:16]}"
 
 k = st.slider("k for uplift at k (share targeted)", 0.05, 0.95, 0.3, step=0.05, key="k")
-try:
+with stop_on_input_error():
     ev = evaluated(key, scores, outcome, treatment, score, float(k))
-except InputError as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.stop()
 
 m = ev.metrics
 tab_eval, tab_target = st.tabs(["Qini and AUUC", "Targeting simulator"])

@@ -194,7 +194,7 @@ def load_library(path):
 
     try:
         return LiftLibrary.load(path)
-    except (FileNotFoundError, OSError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise InputError(f"not a library posterior ({exc})", source=path) from exc
 
 

@@ -343,12 +343,6 @@ def _priors(args):
     return PriorSet.read(args.priors, base=base) if getattr(args, "priors", None) else base
 
 
-def _load_library(path):
-    from bayes.experiments.analyze import load_library
-
-    return load_library(path)
-
-
 def _print_priors(table) -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
@@ -483,7 +477,9 @@ def _cmd_size(args) -> int:
     priors = _priors(args)
     source = "declared relative_lift prior"
     if args.library:
-        prior = _load_library(args.library).next_lift_prior()
+        from bayes.experiments.analyze import load_library
+
+        prior = load_library(args.library).next_lift_prior()
         priors = priors.with_overrides({"relative_lift": prior})
         source = f"predictive of {args.library}"
     if args.show_priors:
@@ -570,12 +566,12 @@ def _cmd_library(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from bayes.experiments.analyze import analyze
+    from bayes.experiments.analyze import analyze, load_library
     from bayes.outputs import OutputFolder
     from priors.experiments import LIFT_PRIORS
 
     priors = _priors(args)
-    library = _load_library(args.library) if args.library else None
+    library = load_library(args.library) if args.library else None
     if args.show_priors:
         shown = priors
         if library is not None:

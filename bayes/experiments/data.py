@@ -45,6 +45,7 @@ __all__ = [
     "ExperimentData",
     "ExperimentTruth",
     "ExperimentTable",
+    "PAST_EXPERIMENTS",
     "generate_experiment",
     "generate_library",
     "read_experiment",
@@ -243,8 +244,12 @@ def write_experiment(data: ExperimentData, outdir: str | os.PathLike, fmt: str =
 # ---------------------------------------------------------------------------- past experiments
 
 
+#: past experiments in the demo's library (the demo report's and the app's)
+PAST_EXPERIMENTS = 24
+
+
 def generate_library(
-    n_experiments: int = 24,
+    n_experiments: int = PAST_EXPERIMENTS,
     *,
     seed: int = 0,
     lift_mean: float = 0.01,

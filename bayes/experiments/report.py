@@ -19,6 +19,7 @@ def demo_section(ctx) -> Section:
     """Generate an experiment and past experiments; plan, read out, update, guard."""
     from bayes.experiments.analyze import analyze, fit_library
     from bayes.experiments.data import (
+        PAST_EXPERIMENTS,
         ExperimentTruth,
         generate_experiment,
         generate_library,
@@ -44,7 +45,7 @@ def demo_section(ctx) -> Section:
     data = generate_experiment(n_users, seed=ctx.seed)
     folder = ctx.data / "experiments"
     write_experiment(data, folder)
-    past = generate_library(24, seed=ctx.seed)
+    past = generate_library(PAST_EXPERIMENTS, seed=ctx.seed)
     write_table(past.drop(columns="true_lift"), folder / "past_experiments.csv")
     rel_src = "data/experiments/experiment.csv"
 
@@ -52,7 +53,8 @@ def demo_section(ctx) -> Section:
         "Experiments: power, CUPED and a Bayesian readout that updates the priors (seed 004)",
         "An A/B test of a checkout change on the growth users: the lift differs by device "
         "(+8% iOS, +4% Android, 0 web), the pre-period revenue is the CUPED covariate, and the "
-        "prior for the lift is learned from 24 past experiments and updated by this one.",
+        f"prior for the lift is learned from {PAST_EXPERIMENTS} past experiments and updated by "
+        "this one.",
         reference="seed 004 'Plan & evaluate experiments'; Deng et al. 2013; Lin 2013",
     )
 

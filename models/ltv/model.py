@@ -390,10 +390,7 @@ class LTVModel(BayesianModel):
         else:
             model = self.build_model(prepared)
             start = S.laplace(model)  # its covariance is the first mass matrix as it is
-        step, inits = S.nuts_step(
-            model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
-        )
-        idata = sample(model, cfg, step=step, initvals=[S.initvals(model, p) for p in inits])
+        idata = sample(model, cfg, **S.sample_kwargs(model, start, cfg))
         return idata, model, record
 
     def _fit_idata(self, prepared):

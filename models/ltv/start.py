@@ -19,8 +19,8 @@ mass matrix has learnt the scales. The pilot removes that phase:
    parameter's spread across segments (DerSimonian & Laird's moment estimator, as in a
    random-effects meta-analysis) for the start;
 3. :func:`hierarchical_start` maps the independent modes onto the hierarchical model's
-   coordinates; the Hessian there gives the first mass matrix (:func:`nuts_step`: PyMC's
-   dense adaptation, the Laplace covariance counted as :data:`LAPLACE_WEIGHT` draws in its
+   coordinates; the Hessian there gives the first mass matrix (:func:`models.laplace.nuts_step`: PyMC's
+   dense adaptation, the Laplace covariance counted as :data:`models.laplace.LAPLACE_WEIGHT` draws in its
    first window), and Laplace draws give each chain its own start.
 
 Everything here is deterministic given the data and the seed.
@@ -31,21 +31,17 @@ from __future__ import annotations
 import numpy as np
 
 from models.laplace import (
-    LAPLACE_WEIGHT,
     Laplace,
     initial_point,
-    initvals,
     laplace,
-    nuts_step,
+    sample_kwargs,
 )
 
 __all__ = [
-    "LAPLACE_WEIGHT",
     "Laplace",
     "hierarchical_start",
-    "initvals",
     "laplace",
-    "nuts_step",
+    "sample_kwargs",
     "segment_pilot",
     "segment_spread",
 ]

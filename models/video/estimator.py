@@ -323,15 +323,10 @@ class VideoPilotModel(BayesianModel):
         start) for the other backends, or when the mode search fails."""
         if cfg.backend != "pymc":
             return {}
-        from models.laplace import initvals, laplace, nuts_step
+        from models.laplace import laplace, sample_kwargs
 
         fit = laplace(model)
-        if not fit.converged:
-            return {}
-        step, starts = nuts_step(
-            model, fit, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
-        )
-        return {"step": step, "initvals": [initvals(model, p) for p in starts]}
+        return sample_kwargs(model, fit, cfg) if fit.converged else {}
 
     # ------------------------------------------------------------------ predict
     def predict(self, *, population: str = "high", seed: int | None = None) -> xr.Dataset:
