@@ -157,11 +157,15 @@ def nuts_step(
     chains: int,
     seed: int,
     weight: int = LAPLACE_WEIGHT,
+    step_cls=None,
+    **step_kwargs,
 ):
     """A PyMC NUTS step whose dense mass matrix starts at the Laplace covariance at ``start``
     (a point, or a :class:`Laplace` fit whose covariance is used as it is), then adapted as
     usual, and one start per chain (value variables) drawn from that approximation at half
-    its width. The step reuses :func:`compiled_logp` (PyMC would compile its own)."""
+    its width. The step reuses :func:`compiled_logp` (PyMC would compile its own).
+    ``step_cls`` (a subclass of ``pm.NUTS``) and ``step_kwargs`` make another kind of NUTS
+    step (:class:`models.ltv.surrogate.SurrogateNUTS`)."""
     import pymc as pm
     from pymc.step_methods.hmc.quadpotential import QuadPotentialFullAdapt
 
@@ -171,12 +175,13 @@ def nuts_step(
     else:
         q = ravel(model, start)
         cov = covariance(hessian(f, q))
-    step = pm.NUTS(
+    step = (step_cls or pm.NUTS)(
         model=model,
         target_accept=target_accept,
         potential=QuadPotentialFullAdapt(q.size, q, cov, weight),
         logp_dlogp_func=f,
         initial_point=unravel(model, q),
+        **step_kwargs,
     )
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(cov)
@@ -192,13 +197,18 @@ def nuts_step(
     return step, inits
 
 
-def sample_kwargs(model, start: dict | Laplace, cfg) -> dict:
+def sample_kwargs(model, start: dict | Laplace, cfg, **step_kwargs) -> dict:
     """``pm.sample`` arguments (for :func:`models.sampling.sample`) that start NUTS at
     ``start`` as :func:`nuts_step` does, with ``cfg``'s (a
     :class:`~models.sampling.SamplerConfig`) target acceptance, chains and seed: the step
-    and each chain's ``initvals``."""
+    and each chain's ``initvals``. ``step_kwargs`` go to :func:`nuts_step`."""
     step, starts = nuts_step(
-        model, start, target_accept=cfg.target_accept, chains=cfg.chains, seed=cfg.seed
+        model,
+        start,
+        target_accept=cfg.target_accept,
+        chains=cfg.chains,
+        seed=cfg.seed,
+        **step_kwargs,
     )
     return {"step": step, "initvals": [initvals(model, p) for p in starts]}
 

@@ -72,6 +72,12 @@ RFM_COLUMNS: tuple[str, ...] = ("frequency", "recency", "T")
 #: the ``log_likelihood`` group (one value per customer and draw) is stored when
 #: customers x chains x draws is at most this (80 MB); larger fits compute it on demand
 LOGLIK_MAX_VALUES = 10_000_000
+
+#: customers in the smallest segment (the whole data, unsegmented) from which a fit runs NUTS's
+#: trajectories on the likelihoods' quadratic expansions (:mod:`models.ltv.surrogate`): there
+#: the expansion is close enough that nearly every transition is accepted (measured: see
+#: docs/ltv.md), and the fit's cost no longer grows with the compressed rows
+SURROGATE_MIN_CUSTOMERS = 20_000
 _FREQ_BINS = 8  # posterior predictive: customers by repeat purchases 0..6 and 7+
 
 
@@ -94,6 +100,12 @@ class LTVData:
     @property
     def n_customers(self) -> int:
         return int(self.x.size)
+
+
+def _surrogate_node(quad, *params):
+    from models.ltv.surrogate import quadratic_node
+
+    return quadratic_node(quad, *params)
 
 
 def _ids(data: pd.DataFrame) -> np.ndarray:
@@ -153,6 +165,12 @@ class LTVModel(BayesianModel):
         With ``segment``: ``"partial"`` (hierarchical, default) or ``"none"`` (independent).
     spend
         Fit Gamma-Gamma (``None``: when the data have ``monetary_value``).
+    surrogate
+        Run NUTS's trajectories on each segment's quadratic likelihood expansion and accept
+        every transition against the exact likelihood (:mod:`models.ltv.surrogate`: exact
+        draws, one likelihood pass per iteration instead of ~15). ``None`` (default): when
+        every segment (the whole data, unsegmented) has at least
+        :data:`SURROGATE_MIN_CUSTOMERS` customers; PyMC backend only.
     """
 
     domain: ClassVar[str] = "ltv"
@@ -168,12 +186,14 @@ class LTVModel(BayesianModel):
         segment: str | None = None,
         pooling: str = "partial",
         spend: bool | None = None,
+        surrogate: bool | None = None,
     ):
         super().__init__(priors=priors, sampler=sampler)
         self.time_unit = time_unit
         self.segment = segment
         self.pooling = pooling
         self.spend = spend
+        self.surrogate = surrogate
 
     # ------------------------------------------------------------------ configuration
     @classmethod
@@ -207,6 +227,8 @@ class LTVModel(BayesianModel):
         self.time_unit = canonical_unit(self.time_unit)
         if self.segment is not None and self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.surrogate not in (None, True, False):
+            raise ValueError(f"surrogate must be True, False or None, got {self.surrogate!r}")
 
     def _prepare(self, data: pd.DataFrame, *, predicting: bool = False) -> LTVData:
         """Validate one row per customer and compress it (``ValueError`` naming customers)."""
@@ -303,6 +325,7 @@ class LTVModel(BayesianModel):
         *,
         pooling: str | None = None,
         pilot: dict | None = None,
+        surrogate: dict | None = None,
     ):
         """The PyMC model: declared priors (in the fit's time unit) + compressed likelihoods.
 
@@ -315,6 +338,11 @@ class LTVModel(BayesianModel):
         reviewer can recompute it from the file. They are records: the likelihood nodes
         (:class:`~models.ltv.likelihood.BGNBDKernel`,
         :class:`~models.ltv.likelihood.GammaGammaKernel`) hold the compressed arrays.
+
+        ``surrogate`` (``{"bgnbd": ..., "gamma_gamma": ...}``,
+        :class:`~models.ltv.surrogate.QuadraticLoglike`) replaces the likelihoods by their
+        expansions: the model whose trajectories :class:`~models.ltv.surrogate.SurrogateNUTS`
+        follows.
         """
         import pymc as pm
 
@@ -344,7 +372,11 @@ class LTVModel(BayesianModel):
                 pm.Data(name, values, dims="rfm_row")
             if seg:
                 pm.Data("row_segment", comp.segment, dims="rfm_row")
-            ll = bgnbd_loglike_factored(*(theta[k] for k in BGNBD_PARAMS), comp, n_seg)
+            bg = [theta[k] for k in BGNBD_PARAMS]
+            if surrogate is None:
+                ll = bgnbd_loglike_factored(*bg, comp, n_seg)
+            else:
+                ll = _surrogate_node(surrogate["bgnbd"], *bg)
             pm.Potential("bgnbd_loglike", ll)
             if sp is not None:
                 pm.Data("spend_row_frequency", sp.x, dims="spend_row")
@@ -352,17 +384,51 @@ class LTVModel(BayesianModel):
                 pm.Data("spend_row_count", sp.weight, dims="spend_row")
                 if seg:
                     pm.Data("spend_row_segment", sp.segment, dims="spend_row")
-                ll_s = gamma_gamma_loglike_factored(
-                    *(theta[k] for k in GAMMA_GAMMA_PARAMS), sp, n_seg
-                )
+                gg = [theta[k] for k in GAMMA_GAMMA_PARAMS]
+                if surrogate is None:
+                    ll_s = gamma_gamma_loglike_factored(*gg, sp, n_seg)
+                else:
+                    ll_s = _surrogate_node(surrogate["gamma_gamma"], *gg)
                 pm.Potential("gamma_gamma_loglike", ll_s)
         return model
 
+    def _uses_surrogate(self, prepared: LTVData, cfg) -> bool:
+        if cfg.backend != "pymc":
+            return False
+        if self.surrogate is not None:
+            return self.surrogate
+        counts = (
+            np.bincount(prepared.segment, minlength=len(prepared.segments))
+            if prepared.segment is not None
+            else np.array([prepared.n_customers])
+        )
+        return int(counts.min()) >= SURROGATE_MIN_CUSTOMERS
+
+    def _expansions(self, prepared: LTVData, centers: dict) -> dict:
+        """Each likelihood's quadratic expansion at ``centers`` (``log theta`` by parameter,
+        per segment): what the surrogate model samples."""
+        from models.ltv.likelihood import BGNBDKernel, GammaGammaKernel
+        from models.ltv.surrogate import quadratic_expansion
+
+        n_seg = len(prepared.segments) if prepared.segment is not None else 1
+
+        def center(names):
+            return np.stack(
+                [np.broadcast_to(np.asarray(centers[n], float), (n_seg,)) for n in names]
+            )
+
+        out = {"bgnbd": quadratic_expansion(BGNBDKernel(prepared.rfm, n_seg), center(BGNBD_PARAMS))}
+        if prepared.spend is not None:
+            kernel = GammaGammaKernel(prepared.spend, n_seg)
+            out["gamma_gamma"] = quadratic_expansion(kernel, center(GAMMA_GAMMA_PARAMS))
+        return out
+
     def _sample(self, prepared: LTVData, cfg):
-        """NUTS started from the Laplace pilot (:mod:`models.ltv.start`).
+        """NUTS started from the Laplace pilot (:mod:`models.ltv.start`), on large data with
+        surrogate trajectories (:mod:`models.ltv.surrogate`).
 
         Returns ``(idata, model, record)``; ``record`` says how the segments were
-        parameterised."""
+        parameterised and sampled."""
         from models.ltv import start as S
 
         names = self._param_names()
@@ -370,13 +436,14 @@ class LTVModel(BayesianModel):
         if cfg.backend != "pymc":  # nutpie and numpyro adapt their own mass matrix
             model = self.build_model(prepared)
             return sample(model, cfg), model, {}
-        record = {}
+        record, pilot = {}, None
         if partial:
             indep = self.build_model(prepared, pooling="none")
             fit = S.laplace(indep)
             pilot = S.segment_pilot(fit, indep, names)
             model = self.build_model(prepared, pilot=pilot)
             start = S.hierarchical_start(model, names, pilot)
+            centers = {n: pilot[n][0] for n in names}
             segs = list(prepared.segments)
             record = {
                 n: {
@@ -390,7 +457,25 @@ class LTVModel(BayesianModel):
         else:
             model = self.build_model(prepared)
             start = S.laplace(model)  # its covariance is the first mass matrix as it is
-        idata = sample(model, cfg, **S.sample_kwargs(model, start, cfg))
+            centers = {n: start.point[f"log_{n}"] for n in names}
+        if not self._uses_surrogate(prepared, cfg):
+            idata = sample(model, cfg, **S.sample_kwargs(model, start, cfg))
+            return idata, model, record
+        from models.laplace import compiled_logp
+        from models.ltv.surrogate import LogWeight, SurrogateNUTS, check_acceptance
+
+        sur = self.build_model(prepared, pilot=pilot, surrogate=self._expansions(prepared, centers))
+        if not isinstance(
+            start, dict
+        ):  # the exact Laplace fit: its point, the surrogate's curvature
+            start = start.point
+        weight = LogWeight(compiled_logp(model), compiled_logp(sur))
+        kwargs = S.sample_kwargs(sur, start, cfg, step_cls=SurrogateNUTS, log_weight=weight)
+        idata = sample(sur, cfg, **kwargs)
+        record["sampler"] = {
+            "method": "surrogate-transition NUTS (models.ltv.surrogate)",
+            "acceptance": round(check_acceptance(idata), 4),
+        }
         return idata, model, record
 
     def _fit_idata(self, prepared):
@@ -408,6 +493,9 @@ class LTVModel(BayesianModel):
                     compile_kwargs={"mode": "FAST_COMPILE"},
                 )
         idata.extend(prior)
+        sampler = record.pop("sampler", None)
+        if sampler:
+            idata.attrs["ltv_sampler"] = json.dumps(sampler)
         if record:
             idata.attrs["ltv_pilot"] = json.dumps(record)
         self._add_groups(idata, None, prepared)
