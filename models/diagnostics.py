@@ -7,7 +7,11 @@ Bürkner 2021, "Rank-normalization, folding, and localization: an improved R̂")
   and is not ok;
 * rank-normalised split r̂ ≤ 1.01 for every scalar of the checked variables;
 * bulk and tail ESS ≥ 100 per chain (400 for the default four chains);
-* no divergent transition.
+* no divergent transition;
+* where the trajectories ran on a surrogate and each transition was accepted against the
+  exact posterior (:mod:`models.ltv.surrogate`), a mean acceptance of at least
+  :data:`SURROGATE_ACCEPTANCE_MIN` (below it the draws are still exact, but the surrogate is
+  poor and the chains stick; the ESS shows the cost, this says why).
 
 Otherwise :func:`check_fit` warns loudly (a :class:`FitDiagnosticsWarning` and a banner on
 stderr) and every JSON output carries ``"ok": false`` with the list of problems. The
@@ -25,6 +29,7 @@ import numpy as np
 __all__ = [
     "ESS_PER_CHAIN",
     "R_HAT_MAX",
+    "SURROGATE_ACCEPTANCE_MIN",
     "FitDiagnostics",
     "FitDiagnosticsWarning",
     "check_fit",
@@ -35,6 +40,8 @@ __all__ = [
 R_HAT_MAX = 1.01
 #: bulk and tail ESS needed per chain (Vehtari et al. 2021: 100 per chain)
 ESS_PER_CHAIN = 100
+#: least mean acceptance of surrogate-trajectory transitions against the exact posterior
+SURROGATE_ACCEPTANCE_MIN = 0.8
 
 
 class FitDiagnosticsWarning(UserWarning):
@@ -53,6 +60,7 @@ class FitDiagnostics:
     problems: list[str] = field(default_factory=list)
     thresholds: dict = field(default_factory=dict)
     method: str = "NUTS"
+    surrogate_acceptance: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,6 +121,14 @@ def fit_diagnostics(idata, var_names=None, *, method: str = "NUTS") -> FitDiagno
     if div > 0:
         total = chains * draws
         problems.append(f"{div} divergent transitions ({div / max(total, 1):.1%} of draws)")
+    accept = None
+    if hasattr(idata, "sample_stats") and "surrogate_accept" in idata.sample_stats:
+        accept = float(idata.sample_stats["surrogate_accept"].mean())
+        if not (accept >= SURROGATE_ACCEPTANCE_MIN):
+            problems.append(
+                f"surrogate_acceptance {accept:.2f} < {SURROGATE_ACCEPTANCE_MIN} (the exact "
+                "correction rejected many surrogate transitions: fit with surrogate=False)"
+            )
     return FitDiagnostics(
         r_hat_max=r_hat,
         ess_bulk_min=eb,
@@ -128,8 +144,10 @@ def fit_diagnostics(idata, var_names=None, *, method: str = "NUTS") -> FitDiagno
             "ess_per_chain": ESS_PER_CHAIN,
             "max_divergences": 0,
             "min_chains": 2,
+            "surrogate_acceptance_min": SURROGATE_ACCEPTANCE_MIN,
         },
         method=method,
+        surrogate_acceptance=accept,
     )
 
 

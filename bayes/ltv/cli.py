@@ -106,6 +106,16 @@ def register(sub) -> None:
         "(default: %(default)s)",
     )
     fit.add_argument(
+        "--surrogate",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run NUTS's trajectories on each segment's quadratic likelihood expansion and "
+        "accept every transition against the exact likelihood: exact draws, one likelihood "
+        "pass per iteration instead of ~15. auto: when every segment (the whole data, "
+        "unsegmented) has at least 20,000 customers; the acceptance is in summary.json's diagnostics "
+        "(default: %(default)s)",
+    )
+    fit.add_argument(
         "--time-unit",
         choices=("D", "W", "M"),
         help="unit of recency/T (default W for logs and CDNOW; required with --rfm)",
@@ -175,6 +185,7 @@ def _model_config(args):
         time_unit=unit,
         segment=args.segment,
         pooling=args.pooling,
+        surrogate={"auto": None, "on": True, "off": False}[args.surrogate],
     )
 
 
@@ -282,6 +293,7 @@ def _cmd_fit(args) -> int:
         sampler=model.sampler,
         segment=args.segment,
         pooling=args.pooling,
+        surrogate=model.surrogate,
         discount_rate=args.discount_rate,
         months=tuple(args.months),
         horizon=args.horizon,
@@ -303,7 +315,13 @@ def _cmd_fit(args) -> int:
     print(
         f"diagnostics: {'ok' if d['ok'] else 'FAILED: ' + '; '.join(d['problems'])} "
         f"(r_hat_max {d['r_hat_max']:.3f}, ess_bulk_min {d['ess_bulk_min']:.0f}, "
-        f"divergences {d['divergences']})"
+        f"divergences {d['divergences']}"
+        + (
+            f", surrogate acceptance {d['surrogate_acceptance']:.3f}"
+            if d.get("surrogate_acceptance") is not None
+            else ""
+        )
+        + ")"
     )
     if "holdout" in s:
         h = s["holdout"]

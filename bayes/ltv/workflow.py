@@ -9,6 +9,7 @@ customers so the memory stays bounded); :func:`write_ltv` writes the files into 
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -263,11 +264,15 @@ def fit_ltv(
     time_unit: str | None = None,
     segment: str | None = None,
     pooling: str = "partial",
+    surrogate: bool | None = None,
     source: str | None = None,
 ) -> LTVModel:
-    """:class:`LTVModel` fitted on ``rfm`` (time unit from ``rfm.attrs`` unless given)."""
+    """:class:`LTVModel` fitted on ``rfm`` (time unit from ``rfm.attrs`` unless given;
+    ``surrogate`` as in :class:`LTVModel`)."""
     unit = time_unit or rfm.attrs.get("time_unit") or "W"
-    model = LTVModel(priors, sampler, time_unit=unit, segment=segment, pooling=pooling)
+    model = LTVModel(
+        priors, sampler, time_unit=unit, segment=segment, pooling=pooling, surrogate=surrogate
+    )
     try:
         return model.fit(rfm, source=source)
     except ValueError as exc:
@@ -283,6 +288,7 @@ def run_ltv(
     sampler=None,
     segment: str | None = None,
     pooling: str = "partial",
+    surrogate: bool | None = None,
     discount_rate: float = 0.01,
     months=(6, 12),
     horizon: float | None = None,
@@ -297,7 +303,13 @@ def run_ltv(
     rfm = prepared.rfm
     src = (source or {}).get("path") or (source or {}).get("dataset")
     model = fit_ltv(
-        rfm, priors=priors, sampler=sampler, segment=segment, pooling=pooling, source=src
+        rfm,
+        priors=priors,
+        sampler=sampler,
+        segment=segment,
+        pooling=pooling,
+        surrogate=surrogate,
+        source=src,
     )
     unit = model.time_unit
     horizon = 6 * units_per_month(unit) if horizon is None else float(horizon)
@@ -319,6 +331,8 @@ def run_ltv(
         "pooling": pooling if segment else None,
         "seed": model.sampler_.seed,
         "sampler": model.sampler_.to_dict(),
+        "trajectories": json.loads(model.idata_.attrs.get("ltv_sampler", "null"))
+        or "plain NUTS on the exact likelihood",
         "discount_rate_monthly": discount_rate,
         "horizon": horizon,
         "months": list(months),

@@ -19,8 +19,8 @@ Metropolis-Hastings correction is reversible with respect to the exact posterior
 ``pi(theta') K(theta', theta) / (pi(theta) K(theta, theta'))`` into ``w(theta') / w(theta)``.
 The draws are from the exact posterior whatever the surrogate; a poor one (small segments,
 whose likelihood is far from quadratic) only costs rejections, which the fit reports
-(``surrogate_accept`` in ``sample_stats``; :func:`check_acceptance` warns below
-:data:`MIN_ACCEPTANCE`). The tests check the exactness where the truth is known in closed form
+(``surrogate_accept`` in ``sample_stats``; the fit's diagnostics fail below
+:data:`models.diagnostics.SURROGATE_ACCEPTANCE_MIN`). The tests check the exactness where the truth is known in closed form
 and against plain NUTS on the LTV model. This module imports PyMC: import it when a fit runs.
 
 References
@@ -33,25 +33,18 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from pymc.step_methods.hmc.nuts import NUTS
 
 __all__ = [
-    "MIN_ACCEPTANCE",
     "LogWeight",
     "QuadraticLoglike",
     "SurrogateNUTS",
-    "check_acceptance",
     "quadratic_expansion",
     "quadratic_node",
 ]
-
-#: below this mean acceptance of the exact correction the fit warns: the chains still target
-#: the exact posterior, but the surrogate wastes transitions (and the ESS shows it)
-MIN_ACCEPTANCE = 0.8
 
 #: least curvature of a segment's expansion (log scale): a flat or concave direction (a tiny
 #: segment, a point far from its mode) still gives a proper surrogate
@@ -163,22 +156,3 @@ class SurrogateNUTS(NUTS):
         stats[0]["surrogate_accept"] = float(np.exp(log_accept))
         stats[0]["surrogate_log_weight"] = lw
         return new, stats
-
-
-def check_acceptance(idata) -> float | None:
-    """Mean acceptance of the exact correction after tuning (``None`` without the surrogate);
-    warns below :data:`MIN_ACCEPTANCE`."""
-    stats = idata.sample_stats
-    if "surrogate_accept" not in stats:
-        return None
-    rate = float(stats["surrogate_accept"].mean())
-    if rate < MIN_ACCEPTANCE:
-        warnings.warn(
-            f"the surrogate-trajectory NUTS accepted {rate:.0%} of its transitions against the "
-            f"exact likelihood (< {MIN_ACCEPTANCE:.0%}): the draws are still from the exact "
-            "posterior, but the segments' likelihoods are far from quadratic and the chains "
-            "waste transitions; fit with surrogate=False",
-            UserWarning,
-            stacklevel=2,
-        )
-    return rate
