@@ -80,6 +80,8 @@ def _check_growth(out, html):
     total = summary["totals"]["ltv_12m"]
     assert total["lower_90"] < total["mean"] < total["upper_90"]
     assert "survival/GLM" in html and "Kaplan-Meier" in html
+    # how the NUTS trajectories ran (exact likelihood, or its expansion with the acceptance)
+    assert "NUTS trajectories" in html and summary["trajectories"]
     for name in ("retention", "survival", "seasonality"):
         assert (out / "figures" / f"growth_{name}.png").is_file(), name
     for name in ("holdout", "p_alive_matrix"):

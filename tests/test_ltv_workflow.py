@@ -253,11 +253,14 @@ def test_cli_ltv_fit_rfm_file_needs_and_carries_the_time_unit(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["ltv", "fit", "--rfm", str(rfm), "--out", str(out), *DRAWS]) == 2
     assert "--time-unit" in capsys.readouterr().err and not out.exists()
-    assert (
-        main(["ltv", "fit", "--rfm", str(rfm), "--time-unit", "D", "--out", str(out), *DRAWS]) == 0
-    )
+    # --surrogate on: exact draws through surrogate trajectories, the acceptance reported
+    argv = ["ltv", "fit", "--rfm", str(rfm), "--time-unit", "D", "--surrogate", "on"]
+    assert main([*argv, "--out", str(out), *DRAWS]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["time_unit"] == "day" and s["model"] == "BG/NBD"
+    accept = s["diagnostics"]["surrogate_acceptance"]
+    assert 0 < accept <= 1 and s["trajectories"]["acceptance"] == pytest.approx(accept, abs=1e-4)
+    assert "surrogate acceptance" in capsys.readouterr().out
     import arviz as az
 
     assert az.from_netcdf(out / "posterior.nc").attrs["time_unit"] == "day"

@@ -21,7 +21,13 @@ def demo_section(ctx) -> Section:
     from bayes.io import save_figure
     from bayes.ltv.data import load_transactions
     from bayes.ltv.evaluate import binned_holdout
-    from bayes.ltv.workflow import headline, prepare_rfm, run_ltv, write_ltv
+    from bayes.ltv.workflow import (
+        headline,
+        prepare_rfm,
+        run_ltv,
+        trajectories_text,
+        write_ltv,
+    )
     from models.sampling import SamplerConfig
 
     quick = ctx.quick
@@ -105,6 +111,7 @@ def demo_section(ctx) -> Section:
     sec.metrics(
         {
             "diagnostics": "ok" if d["ok"] else "FAILED: " + "; ".join(d["problems"]),
+            "NUTS trajectories": trajectories_text(run.summary),
             "holdout": f"{h['calibration_end']} .. {h['holdout_end']} (60 days)",
             "holdout MAPE (customers with purchases)": h["mape_customer"],
             "holdout WMAPE (customers)": h["wmape_customer"],

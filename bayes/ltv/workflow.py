@@ -40,6 +40,7 @@ __all__ = [
     "parameter_table",
     "prepare_rfm",
     "run_ltv",
+    "trajectories_text",
     "write_ltv",
 ]
 
@@ -256,6 +257,18 @@ def _segment_table(model: LTVModel, sums: dict, prob: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def trajectories_text(summary: dict) -> str:
+    """How a fit's NUTS trajectories ran, for people: on the exact likelihood, or on its
+    expansion with the share of transitions the exact correction accepted."""
+    t = summary.get("trajectories")
+    if not isinstance(t, dict):
+        return "on the exact likelihood"
+    return (
+        f"on each segment's quadratic likelihood expansion; {t['acceptance']:.1%} of the "
+        "transitions accepted against the exact likelihood (exact draws)"
+    )
+
+
 def fit_ltv(
     rfm: pd.DataFrame,
     *,
@@ -332,7 +345,7 @@ def run_ltv(
         "seed": model.sampler_.seed,
         "sampler": model.sampler_.to_dict(),
         "trajectories": json.loads(model.idata_.attrs.get("ltv_sampler", "null"))
-        or "plain NUTS on the exact likelihood",
+        or "on the exact likelihood",
         "discount_rate_monthly": discount_rate,
         "horizon": horizon,
         "months": list(months),
