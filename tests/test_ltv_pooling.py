@@ -85,6 +85,13 @@ def test_simulated_segments_have_the_design_sizes_and_valid_rfm_rows():
     pd.testing.assert_frame_equal(again[0], rfm)
     pd.testing.assert_frame_equal(again[1], holdout)
     assert not simulate_segments(d, seed=4)[2]["r"].equals(truth["r"])
+    # on a weekly grid: the same customers, times floored to whole weeks (they compress)
+    weekly = simulate_segments(d, seed=3, time_grid=1.0)[0]
+    np.testing.assert_array_equal(weekly["T"], np.floor(T))
+    np.testing.assert_array_equal(weekly["recency"], np.floor(t_x))
+    pd.testing.assert_series_equal(weekly["frequency"], rfm["frequency"])
+    with pytest.raises(ValueError, match="time_grid"):
+        simulate_segments(d, time_grid=0)
 
 
 def test_segment_truths_are_drawn_from_the_population():

@@ -118,7 +118,7 @@ def _segmented(n=9000, seed=5):
 
 
 def test_ltv_fit_with_surrogate_trajectories_matches_plain_nuts():
-    # one population with spend: both likelihoods' expansions, against plain NUTS's posterior
+    # one population with spend (BG/NBD expanded, Gamma-Gamma exact) against plain NUTS
     data = _segmented().drop(columns="channel")
     cfg = SamplerConfig(draws=500, tune=300, chains=2, seed=1, progress=False)
     fits = {flag: LTVModel(sampler=cfg, surrogate=flag).fit(data) for flag in (False, True)}

@@ -173,11 +173,17 @@ def _truths(design: PoolingDesign, rng) -> pd.DataFrame:
 
 
 def simulate_segments(
-    design: PoolingDesign | None = None, seed: int = 0
+    design: PoolingDesign | None = None, seed: int = 0, *, time_grid: float | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``(rfm, holdout, truth)``: calibration RFM rows (``frequency, recency, T,
     monetary_value, segment``; weeks), the holdout purchases per customer
-    (``frequency_holdout``, ``duration_holdout``) and one row of truths per segment."""
+    (``frequency_holdout``, ``duration_holdout``) and one row of truths per segment.
+
+    ``time_grid`` (weeks, e.g. ``1 / 7`` or ``1``) floors ``recency`` and ``T`` to that grid,
+    as a log recorded by day or week is: the rows then compress
+    (:func:`models.ltv.compress_rfm`); ``None`` keeps continuous times."""
+    if time_grid is not None and not (np.isfinite(time_grid) and time_grid > 0):
+        raise ValueError(f"time_grid must be a positive number of weeks, got {time_grid!r}")
     design = design or PoolingDesign()
     rng = np.random.default_rng(seed)
     truth = _truths(design, rng)
@@ -186,6 +192,8 @@ def simulate_segments(
     T = rng.uniform(design.calibration_min, design.calibration_max, seg.size)
     x, t_x, y, _ = simulate_bgnbd_holdout(rng, *(par[k] for k in BGNBD), T, design.holdout)
     m = simulate_gamma_gamma(rng, *(par[k] for k in GG), x)
+    if time_grid is not None:
+        t_x, T = (np.floor(v / time_grid) * time_grid for v in (t_x, T))
     ids = pd.Index([f"c{i:06d}" for i in range(seg.size)], name="customer_id")
     rfm = pd.DataFrame(
         {
