@@ -163,6 +163,8 @@ _INT_TYPES = frozenset(
 #: instead of a ~60-byte Python string)
 _ID_DTYPE = "string[pyarrow]"
 _POW10 = np.array([10**k for k in range(1, 20)], dtype=np.uint64)
+#: 10**0 .. 10**19: the padding factor of an id with ``nd + 1`` digits is a lookup, not a power
+_SCALE10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 
 
 def _id_out(cols: dict) -> str:
@@ -178,15 +180,19 @@ def _text_order(ids: np.ndarray) -> np.ndarray:
     that key, the sign and the row number fit 64 bits together (ids below ~10**11 at 20M rows)
     the rows are ordered by one in-place sort of the packed values (~5x faster than argsort,
     which reads its keys at random)."""
-    neg = ids < 0
-    a = np.abs(ids).astype(np.uint64)  # (abs of int64 min wraps to 2**63: right as uint64)
-    nd = np.searchsorted(_POW10, a, side="right").astype(np.uint64)  # digits - 1
+    ids = np.asarray(ids, dtype=np.int64)
+    has_neg = bool(len(ids)) and int(ids.min()) < 0
+    neg = ids < 0 if has_neg else np.zeros(len(ids), dtype=bool)
+    # (abs of int64 min wraps to 2**63: right as uint64); non-negative ids are only viewed
+    a = np.abs(ids).astype(np.uint64) if has_neg else ids.view(np.uint64)
+    nd = np.searchsorted(_POW10, a, side="right")  # digits - 1
     width = int(nd.max()) + 1 if len(nd) else 1
     if width > 18:
-        padded = a * np.power(np.uint64(10), np.uint64(18) - nd)
+        padded = a * _SCALE10.take(18 - nd)
         return np.lexsort((nd, padded, ~neg))
-    key = a * np.power(np.uint64(10), np.uint64(width - 1) - nd) * np.uint64(width) + nd
-    has_neg = bool(neg.any())
+    key = a * _SCALE10.take(width - 1 - nd)
+    key *= np.uint64(width)
+    key += nd.astype(np.uint64)
     row_bits = max(len(ids) - 1, 1).bit_length()
     key_bits = (10**width * width).bit_length() + has_neg
     if key_bits + row_bits <= 64:
@@ -195,43 +201,73 @@ def _text_order(ids: np.ndarray) -> np.ndarray:
         key <<= np.uint64(row_bits)
         key |= np.arange(len(ids), dtype=np.uint64)
         key.sort()
-        return (key & np.uint64((1 << row_bits) - 1)).astype(np.int64)
+        key &= np.uint64((1 << row_bits) - 1)
+        return key.view(np.int64)  # row numbers < 2**63
     if not has_neg:
         return np.argsort(key)
     rows = np.arange(len(ids))
     return np.concatenate([rows[neg][np.argsort(key[neg])], rows[~neg][np.argsort(key[~neg])]])
 
 
-def _customer_index(ids) -> tuple[np.ndarray, pd.Index]:
-    """``(order, index)`` of the customers' ids (an Arrow column): the permutation into the
-    order of their text — the pandas reference's index is the ids as strings, sorted — and
-    that index, Arrow-backed strings (``string[pyarrow]``: no Python object per customer).
-    Integer ids are ordered as integers (:func:`_text_order`) and turned into text in Arrow."""
+def _text_sort(ids):
+    """``(order, text)`` of the customers' ids (an Arrow column): the permutation into the
+    order of their text — the pandas reference's index is the ids as strings, sorted — and a
+    function that returns the ids' text in that order (Arrow strings: it releases the GIL, so
+    :func:`_customer_frame` runs it beside the columns' gathers). Integer ids are ordered as
+    integers (:func:`_text_order`) and turned into text in Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_integer(ids.type):
         values = ids.to_numpy()
         order = _text_order(values)
-        text = pc.cast(pa.array(values[order]), pa.string())
-    else:
-        text = pc.cast(ids, pa.string())
-        order = pc.sort_indices(text).to_numpy()
-        text = text.take(order)
+        return order, lambda: pc.cast(pa.array(values[order]), pa.string())
+    text = pc.cast(ids, pa.string())
+    order = pc.sort_indices(text).to_numpy()
+    return order, lambda: text.take(order)
+
+
+def _text_index(text) -> pd.Index:
+    """Arrow strings as the frames' index (``string[pyarrow]``: no Python object per id)."""
+    import pyarrow as pa
+
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    return order, pd.Index(pd.arrays.ArrowStringArray(text), name="customer_id")
+    return pd.Index(pd.arrays.ArrowStringArray(text), name="customer_id")
 
 
-def _customers(table, names) -> tuple[pd.Index, dict[str, np.ndarray]]:
+def _customer_index(ids) -> tuple[np.ndarray, pd.Index]:
+    """``(order, index)``: :func:`_text_sort`'s permutation and the ids' text in that order
+    as the index."""
+    order, text = _text_sort(ids)
+    return order, _text_index(text())
+
+
+def _customer_frame(table, names, columns) -> pd.DataFrame:
     """The customers with a purchase day in the period (``n_days > 0``) in the order of their
-    ids' text: their index (:func:`_customer_index`) and the columns ``names`` as arrays."""
+    ids' text, with the float ``columns(arrays)`` computes from the table's columns ``names``
+    (NumPy arrays in the table's order). The columns are computed before the one gather into
+    the text order, straight into the frame's single block, on two threads beside the one that
+    turns the ids into text (Arrow's cast and NumPy's take release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow.compute as pc
 
     if pc.min(table.column("n_days")).as_py() == 0:  # (never without a period limit)
         table = table.filter(pc.greater(table.column("n_days"), 0))
-    order, index = _customer_index(table.column("customer_id"))
-    return index, {c: table.column(c).to_numpy(zero_copy_only=False)[order] for c in names}
+    order, text = _text_sort(table.column("customer_id"))
+    with ThreadPoolExecutor(2) as pool:
+        pending = pool.submit(text)
+        raw = columns({c: table.column(c).to_numpy(zero_copy_only=False) for c in names})
+        block = np.empty((len(raw), order.size))
+        gathers = [  # random reads: memory-bound, so two threads gather faster than one
+            pool.submit(np.take, np.asarray(values, dtype=float), order, out=row)
+            for row, values in zip(block, raw.values(), strict=True)
+        ]
+        for done in gathers:
+            done.result()
+        index = _text_index(pending.result())
+    return pd.DataFrame(block.T, index=index, columns=list(raw), copy=False)
 
 
 def _rfm_sql(tx: str, cols: dict, *, end_day: int | None, upto_us: int | None) -> str:
@@ -286,18 +322,21 @@ def _rfm_frame(table, end_day: int, amount: bool) -> pd.DataFrame:
     weeks: ``frequency = n_days - 1``, ``recency = (last - first) / 7``,
     ``T = (end - first) / 7``, ``monetary_value`` = repeat spend / repeat days (0 with none)."""
     names = ["n_days", "first_day", "last_day"] + (["repeat_spend"] if amount else [])
-    index, got = _customers(table, names)
-    n_days, first, last = (got[c].astype(np.int64) for c in names[:3])
-    out = {
-        "frequency": (n_days - 1).astype(float),
-        "recency": (last - first).astype(float) / 7,
-        "T": (end_day - first).astype(float) / 7,
-    }
-    if amount:
-        spend = got["repeat_spend"].astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["monetary_value"] = np.where(n_days > 1, spend / (n_days - 1), 0.0)
-    return pd.DataFrame(out, index=index)
+
+    def columns(got):
+        n_days, first, last = (got[c].astype(np.int64, copy=False) for c in names[:3])
+        out = {
+            "frequency": (n_days - 1).astype(float),
+            "recency": (last - first).astype(float) / 7,
+            "T": (end_day - first).astype(float) / 7,
+        }
+        if amount:
+            spend = got["repeat_spend"].astype(float, copy=False)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["monetary_value"] = np.where(n_days > 1, spend / (n_days - 1), 0.0)
+        return out
+
+    return _customer_frame(table, names, columns)
 
 
 def _holdout_sql(tx: str, cols: dict, cal_us: int, hold_us: int) -> str:
@@ -668,19 +707,23 @@ def _ltv_frame(got, end_day: int, per: float, amount: bool) -> pd.DataFrame:
     the period, durations in units of ``per`` days."""
     names = ["n_days", "first_day", "last_day"]
     names += ["spend_frequency", "repeat_spend"] if amount else []
-    index, got = _customers(got, names)
-    n_days, first, last = (got[c].astype(np.int64) for c in names[:3])
-    out = {
-        "frequency": (n_days - 1).astype(float),
-        "recency": (last - first).astype(float) / per,
-        "T": (end_day - first).astype(float) / per,
-    }
-    if amount:
-        k, spend = got["spend_frequency"].astype(float), got["repeat_spend"].astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["monetary_value"] = np.where(k > 0, spend / k, 0.0)
-        out["spend_frequency"] = k
-    return pd.DataFrame(out, index=index)
+
+    def columns(cols):
+        n_days, first, last = (cols[c].astype(np.int64, copy=False) for c in names[:3])
+        out = {
+            "frequency": (n_days - 1).astype(float),
+            "recency": (last - first).astype(float) / per,
+            "T": (end_day - first).astype(float) / per,
+        }
+        if amount:
+            k = cols["spend_frequency"].astype(float)
+            spend = cols["repeat_spend"].astype(float, copy=False)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["monetary_value"] = np.where(k > 0, spend / k, 0.0)
+            out["spend_frequency"] = k
+        return out
+
+    return _customer_frame(got, names, columns)
 
 
 # ----------------------------------------------------------------------------- cohorts
