@@ -179,9 +179,12 @@ def simulate_segments(
     monetary_value, segment``; weeks), the holdout purchases per customer
     (``frequency_holdout``, ``duration_holdout``) and one row of truths per segment.
 
-    ``time_grid`` (weeks, e.g. ``1 / 7`` or ``1``) floors ``recency`` and ``T`` to that grid,
-    as a log recorded by day or week is: the rows then compress
-    (:func:`models.ltv.compress_rfm`); ``None`` keeps continuous times."""
+    ``time_grid`` (weeks, e.g. ``1 / 7`` or ``1``) gives the times a log recorded by day or
+    week gives: ``T`` whole units (the period ends on the grid), ``recency`` the difference
+    of the units of the first and the last purchase (the first at a uniform offset within its
+    unit, so ``recency`` stays unbiased; repeat purchases within one unit are not merged).
+    The rows then compress (:func:`models.ltv.compress_rfm`); ``None`` keeps continuous
+    times."""
     if time_grid is not None and not (np.isfinite(time_grid) and time_grid > 0):
         raise ValueError(f"time_grid must be a positive number of weeks, got {time_grid!r}")
     design = design or PoolingDesign()
@@ -190,10 +193,13 @@ def simulate_segments(
     seg = np.repeat(np.arange(len(truth)), truth["customers"].to_numpy())
     par = {k: truth[k].to_numpy()[seg] for k in BGNBD + GG}
     T = rng.uniform(design.calibration_min, design.calibration_max, seg.size)
+    if time_grid is not None:  # the period ends on the grid: whole units since the first day
+        T = np.maximum(np.floor(T / time_grid), 1.0) * time_grid
     x, t_x, y, _ = simulate_bgnbd_holdout(rng, *(par[k] for k in BGNBD), T, design.holdout)
     m = simulate_gamma_gamma(rng, *(par[k] for k in GG), x)
-    if time_grid is not None:
-        t_x, T = (np.floor(v / time_grid) * time_grid for v in (t_x, T))
+    if time_grid is not None:  # the first purchase at a uniform offset within its unit
+        offset = rng.uniform(0.0, time_grid, seg.size)
+        t_x = np.where(x > 0, np.floor((offset + t_x) / time_grid) * time_grid, 0.0)
     ids = pd.Index([f"c{i:06d}" for i in range(seg.size)], name="customer_id")
     rfm = pd.DataFrame(
         {
