@@ -102,12 +102,6 @@ class LTVData:
         return int(self.x.size)
 
 
-def _surrogate_node(quad, *params):
-    from models.ltv.surrogate import quadratic_node
-
-    return quadratic_node(quad, *params)
-
-
 def _ids(data: pd.DataFrame) -> np.ndarray:
     if "customer_id" in data.columns:
         ids = data["customer_id"]
@@ -375,7 +369,9 @@ class LTVModel(BayesianModel):
             if surrogate is None:
                 ll = bgnbd_loglike_factored(*bg, comp, n_seg)
             else:
-                ll = _surrogate_node(surrogate["bgnbd"], *bg)
+                from models.ltv.surrogate import quadratic_node
+
+                ll = quadratic_node(surrogate["bgnbd"], *bg)
             pm.Potential("bgnbd_loglike", ll)
             if sp is not None:
                 pm.Data("spend_row_frequency", sp.x, dims="spend_row")
