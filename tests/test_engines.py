@@ -1052,3 +1052,56 @@ def test_experiment_cli_spark_master_needs_spark(tmp_path, capsys):
     assert main([str(a) for a in argv]) == 2
     assert "--spark-master local[1] needs --engine spark" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_fast_trim_and_topic_partitions_equal_pandas(inputs, monkeypatch):
+    """The two DuckDB execution paths of the counting query against the pandas reference:
+    e-mails trimmed of spaces only (the generated dirt: mixed case and spaces) with no second
+    query, the full trim once an address carries a tab or a no-break space (the hand-made
+    rows), and the events counted topic by topic (one partition per topic, forced here by
+    a message size no memory limit holds)."""
+    import bayes.engines.signup as engine_signup
+
+    gen = Path(inputs["parquet"]["events"]).parent / "gen"
+    spaced = [gen / f"{n}.parquet" for n in ("events", "campaigns", "signups")]
+    hand = [inputs["parquet"][n] for n in ("events", "campaigns", "signups")]
+    ref = {"spaced": count_signups(*spaced, engine="pandas")}
+    ref["hand"] = count_signups(*hand, engine="pandas")
+    runs = {}
+    for parts in ("one", "per topic"):
+        if parts == "per topic":
+            monkeypatch.setattr(engine_signup, "_MESSAGE_BYTES_PER_EVENT", 1e15)
+        for name, files in (("spaced", spaced), ("hand", hand)):
+            got = count_signups(*files, engine="duckdb")
+            assert_same_counts(ref[name], got)
+            runs[parts, name] = set(got.stages.wall)
+    assert "query_full_trim" not in runs["one", "spaced"]
+    assert (
+        "query_full_trim" in runs["one", "hand"] and "query_full_trim" in runs["per topic", "hand"]
+    )
+    with engine_signup.connect(engine_signup.resolve_engine("duckdb")) as db:
+        assert engine_signup._partitions(db, 10**6, 4) == 4  # (the forced size)
+    # an event of an unknown campaign (no topic) is still seen, in the first partition
+    events, campaigns, signups = dirty_rows()
+    events.loc[len(events)] = ["h9", "amy@x.io", "send", "2025-02-07", "NOPE"]
+    with pytest.raises(InputError, match=r"campaign_id\(s\) \['NOPE'\] are not in the campaigns"):
+        count_signups(events, campaigns, signups, engine="duckdb")
+    monkeypatch.undo()
+    with engine_signup.connect(engine_signup.resolve_engine("duckdb")) as db:
+        limit = db.memory_limit_bytes()
+        assert engine_signup._partitions(db, 10**6, 4) == 1
+        share = engine_signup._MESSAGE_SHARE * limit / engine_signup._MESSAGE_BYTES_PER_EVENT
+        held = int(share)  # the events whose messages 3/4 of the limit holds
+        assert engine_signup._partitions(db, held, 4) == 1
+        assert engine_signup._partitions(db, held + 1000, 4) == 2
+        assert engine_signup._partitions(db, 3 * held, 4) == 3
+        assert engine_signup._partitions(db, int(limit), 4) == 4  # at most one per topic
+
+
+def test_duckdb_size_settings_in_bytes():
+    from bayes.engines.backends import _bytes
+
+    assert _bytes("2.7 GiB") == 2.7 * 1024**3 and _bytes("476.8 MiB") == 476.8 * 1024**2
+    assert _bytes("3GB") == 3e9 and _bytes("1000 bytes") == 1000 and _bytes("512KiB") == 524288
+    with pytest.raises(ValueError, match="cannot read the size"):
+        _bytes("lots")

@@ -193,6 +193,15 @@ class DuckDB:
         rel = self.con.sql(sql)
         return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing (``CREATE TEMP TABLE … AS``, ``INSERT``)."""
+        self.con.execute(sql)
+
+    def memory_limit_bytes(self) -> float:
+        """DuckDB's memory limit (``SET memory_limit``; by default 80% of the machine's)."""
+        text = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        return _bytes(text)
+
     def batches(self, sql: str, rows: int = 1 << 20):
         """Run ``sql``; its result as ``pyarrow.RecordBatch`` es of about ``rows`` rows, streamed
         (the whole result never exists a second time in Arrow)."""
@@ -224,6 +233,15 @@ class DuckDB:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _bytes(text: str) -> float:
+    """A DuckDB size setting in bytes: ``2.7 GiB``, ``476.8 MiB``, ``3GB``, ``1000 bytes``."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?)b?(?:ytes?)?\s*", text.lower())
+    if not m:
+        raise ValueError(f"cannot read the size {text!r}")
+    number, unit, binary = m.groups()
+    return float(number) * (1024 if binary else 1000) ** " kmgt".index(unit)
 
 
 def _first_line(exc: BaseException) -> str:

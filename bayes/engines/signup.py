@@ -133,76 +133,101 @@ _SIGNUP_CHECKS = (
 )
 
 
-#: each event type as one bit (its position in EVENT_TYPES): a message's types are one integer
+#: each event type as one bit (its position in EVENT_TYPES): a message's types are one integer;
+#: one more bit marks a message holding a row the validation refuses
 _BIT = {t: 1 << i for i, t in enumerate(EVENT_TYPES)}
+_BAD = 1 << len(EVENT_TYPES)
 
 
-def _pairs_sql(d: Dialect, *, ts_text: bool = True, signups_ts_text: bool = True) -> str:
+@dataclass(frozen=True)
+class _Plan:
+    """How the pair table is computed: the e-mail normalisation (``fast``: spaces only, see
+    :meth:`~bayes.engines.sql.Dialect.space_trimmed`) and the topic partition ``part`` of
+    ``parts`` (``topic_idx % parts = part``; one partition: every topic)."""
+
+    fast: bool = True
+    part: int = 0
+    parts: int = 1
+
+    def where(self, column: str) -> str:
+        """The filter of this partition on ``column`` (events of unknown campaigns, a NULL
+        topic, go with the first partition, where they are flagged)."""
+        if self.parts == 1:
+            return ""
+        null = f" OR {column} IS NULL" if self.part == 0 else ""
+        return f"WHERE ({column} % {self.parts} = {self.part}{null})"
+
+
+def _pairs_sql(
+    d: Dialect, plan: _Plan = _Plan(), *, ts_text: bool = True, signups_ts_text: bool = True
+) -> str:
     """The pair table (see the module docstring, steps 3-5) **and** the validation of the
     events, in one scan of the events.
 
-    Per row only what cannot be avoided: the e-mail normalised (a fast path for the common
-    clean address), the campaign's topic (a join with the small topics table), the event
-    type's code, the UTC time (every row: the as-of time is the latest one, and an unparseable
-    time is an error). Then two hash aggregations on narrow keys: one row per message
-    ``(email, topic, msg_id)`` — ``msg_id`` in its own type, its event types as the bits of one
-    small integer (:data:`_BIT`), so that a send, its open and its click are one group, not
-    three — then one row per ``(email, topic)``.
+    Per row only what cannot be avoided: the e-mail normalised, the campaign's topic (a join
+    with the small topics table), the event type's code, the UTC time (every row: the as-of
+    time is the latest one, and an unparseable time is an error). Then two hash aggregations
+    on narrow keys: one row per message ``(email, topic, msg_id)`` — ``msg_id`` in its own
+    type, its event types as the bits of one small integer (:data:`_BIT`), so that a send, its
+    open and its click are one group, not three — then one row per ``(email, topic)``.
 
-    The checks ride along: ``bad`` is true for a pair holding a row the validation would
-    refuse (missing ``msg_id``, unknown or blank event type or campaign, blank e-mail, missing
-    or unparseable time); the caller runs the full checks only then, to name the rows.
-    ``max_us`` (per pair, the latest event) gives the as-of time. The message rows are kept
-    narrow (~70 bytes: a one-byte set of types; at 100M events there are ~70M of them, the
-    memory that decides whether DuckDB spills)."""
-    bit = d.bit("et", len(EVENT_TYPES))
+    The checks ride along: a message holding a row the validation would refuse (missing
+    ``msg_id``, unknown or blank event type or campaign, missing or unparseable time) gets the
+    bit :data:`_BAD`, and ``bad`` is true for a pair holding one (or a blank e-mail); the
+    caller runs the full checks only then, to name the rows. ``max_us`` (per pair, the latest
+    event) gives the as-of time. With ``plan.fast`` the e-mails are trimmed of spaces only and
+    ``edge_space`` flags a pair whose e-mail still needs the full trim (the caller recounts).
+    The message rows are kept narrow (at 100M events there are ~70M of them, the memory that
+    decides whether DuckDB spills), and so are the pair rows (counts as ``INT``: 17M pairs at
+    100M events); ``plan.parts`` splits the work by topic."""
+    email = d.space_trimmed("src.email") if plan.fast else d.normalized("src.email")
+    bad = f"CASE WHEN et IS NULL OR ts IS NULL OR msg_id IS NULL THEN {_BAD} ELSE {d.bit('et')} END"
+    edge = d.edge_space("e.email") if plan.fast else "false"
     return f"""
     WITH coded AS (
-      SELECT {d.normalized("src.email")} AS email, t.topic_idx,
+      SELECT {email} AS email, t.topic_idx,
         {d.code("src.event_type", EVENT_TYPES)} AS et, src.msg_id,
         {d.utc_micros("src.event_ts", text=ts_text)} AS ts
       FROM {_EVENTS} src LEFT JOIN {_TOPICS} t ON CAST(src.campaign_id AS STRING) = t.campaign_id
+      {plan.where("t.topic_idx")}
     ),
     messages AS (
-      SELECT email, topic_idx, msg_id,
-        bit_or(CAST({bit} AS TINYINT)) AS types,
+      SELECT email, topic_idx,
+        bit_or({bad}) AS types,
         min(ts) FILTER (WHERE et = 1) AS open_us,
-        max(ts) AS max_us,
-        bool_or(et IS NULL OR ts IS NULL) AS bad
+        max(ts) AS max_us
       FROM coded GROUP BY email, topic_idx, msg_id
     ),
     from_events AS (
       SELECT email, topic_idx,
-        count(*) FILTER (WHERE types & {_BIT["send"]} <> 0) AS sends,
-        count(*) FILTER (WHERE types & {_BIT["click"]} <> 0) AS clicks,
-        bool_or(types & {_BIT["signup"]} <> 0) AS signup_event,
-        bool_or(types & {_BIT["unsubscribe"] | _BIT["complaint"]} <> 0) AS opted_out,
+        CAST(count(*) FILTER (WHERE types & {_BIT["send"]} <> 0) AS INT) AS sends,
+        CAST(count(*) FILTER (WHERE types & {_BIT["click"]} <> 0) AS INT) AS clicks,
+        bit_or(types) AS types,
         max(open_us) AS last_open_us,
-        sum(bit_count(types)) AS n_unique,
+        CAST(sum(bit_count(types)) AS INT) AS n_unique,
         max(max_us) AS max_us,
-        bool_or(bad OR msg_id IS NULL) OR email IS NULL OR email = '' OR topic_idx IS NULL
-          AS bad
+        bit_or(types) & {_BAD} <> 0 OR email IS NULL OR email = '' OR topic_idx IS NULL AS bad
       FROM messages GROUP BY email, topic_idx
     ),
     from_table AS (
       SELECT DISTINCT email, topic_idx
-      FROM ({_signups_select(d, _SIGNUPS, ts_text=signups_ts_text)}) s
+      FROM ({_signups_select(d, _SIGNUPS, ts_text=signups_ts_text)}) s {plan.where("s.topic_idx")}
     )
     SELECT
       coalesce(e.email, s.email) AS email,
       coalesce(e.topic_idx, s.topic_idx) AS topic_idx,
       coalesce(e.sends, 0) AS sends,
       coalesce(e.clicks, 0) AS clicks,
-      coalesce(e.signup_event, false) AS signup_event,
+      coalesce(e.types & {_BIT["signup"]} <> 0, false) AS signup_event,
       s.email IS NOT NULL AS signup_table,
-      coalesce(e.opted_out, false) AS opted_out,
+      coalesce(e.types & {_BIT["unsubscribe"] | _BIT["complaint"]} <> 0, false) AS opted_out,
       e.last_open_us AS last_open_us,
       coalesce(e.n_unique, 0) AS n_unique,
       e.max_us AS max_us,
-      coalesce(e.bad, false) AS bad
+      coalesce(e.bad, false) AS bad,
+      coalesce({edge}, false) AS edge_space
     FROM from_events e FULL OUTER JOIN from_table s
-      ON e.email = s.email AND e.topic_idx = s.topic_idx
-    ORDER BY 1, 2"""
+      ON e.email = s.email AND e.topic_idx = s.topic_idx"""
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -267,7 +292,8 @@ def _ts_text(db, view: str, column: str) -> bool:
 
 class _PairColumns:
     """The engine's pair table (sorted by e-mail, topic), collected batch by batch into the
-    pandas reference's columns: the e-mails become sorted categories as they stream by (a new
+    pandas reference's columns (the codes and counts as 32-bit integers until the frame: they
+    are collected while DuckDB still holds its memory): the e-mails become sorted categories as they stream by (a new
     code wherever the e-mail changes), so the 17M e-mail strings of 100M events never sit in
     memory as one Arrow column beside their pandas copy. Also sums ``n_unique``, takes the
     max of ``max_us`` and notes ``bad``."""
@@ -283,6 +309,7 @@ class _PairColumns:
         self.n_unique = 0
         self.max_us = None
         self.bad = False
+        self.edge_space = False
 
     def add(self, batch) -> None:
         import pyarrow as pa
@@ -292,6 +319,7 @@ class _PairColumns:
         if n == 0:
             return
         self.bad |= bool(pc.any(batch.column("bad")).as_py())
+        self.edge_space |= bool(pc.any(batch.column("edge_space")).as_py())
         self.n_unique += int(pc.sum(batch.column("n_unique")).as_py() or 0)
         top = pc.max(batch.column("max_us")).as_py()
         if top is not None:
@@ -304,12 +332,13 @@ class _PairColumns:
         if n > 1:
             change = pc.not_equal(email.slice(1), email.slice(0, n - 1))
             new[1:] = np.asarray(change.to_numpy(zero_copy_only=False), bool)
-        self.parts["code"].append(self.n_codes + np.cumsum(new) - 1)
+        code = np.cumsum(new, dtype=np.int64) + (self.n_codes - 1)
+        self.parts["code"].append(code.astype(np.int32) if self.n_codes + n < 2**31 else code)
         self.n_codes += int(new.sum())
         self.emails.append(email.filter(pa.array(new)).cast(pa.large_string()))
         self.previous = email[n - 1].as_py()
-        for c in self._INTS:  # (a NULL topic is a bad input, refused before the frame)
-            self.parts[c].append(batch.column(c).fill_null(-1).to_numpy().astype(np.int64))
+        for c in self._INTS:  # INT (a NULL topic is a bad input, refused before the frame)
+            self.parts[c].append(batch.column(c).fill_null(-1).to_numpy())
         for c in self._BOOLS:
             self.parts[c].append(
                 np.asarray(batch.column(c).fill_null(False).to_numpy(zero_copy_only=False), bool)
@@ -336,10 +365,10 @@ class _PairColumns:
         sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
         return pd.DataFrame(
             {
-                "email": sorted_categorical(cat("code", np.int64), cats),
-                "topic": pd.Categorical.from_codes(cat("topic_idx", np.int64), categories=topics),
-                "sends": cat("sends", np.int64),
-                "clicks": cat("clicks", np.int64),
+                "email": sorted_categorical(cat("code", np.int32), cats),
+                "topic": pd.Categorical.from_codes(cat("topic_idx", np.int32), categories=topics),
+                "sends": cat("sends", np.int32).astype(np.int64),
+                "clicks": cat("clicks", np.int32).astype(np.int64),
                 "signed_up": (sig_ev | sig_tab).astype(np.int64),
                 "signup_event": sig_ev,
                 "signup_table": sig_tab,
@@ -349,6 +378,51 @@ class _PairColumns:
                 ).tz_localize("UTC"),
             }
         )
+
+
+#: the DuckDB memory the message table takes per event (~0.69 messages of ~90 bytes each in
+#: the generated logs): beyond 3/4 of the memory limit the events are counted topic by topic
+_MESSAGE_BYTES_PER_EVENT = 62
+_MESSAGE_SHARE = 0.75
+_PAIRS = "bayes_pairs"
+
+
+def _partitions(db, n_rows: int, n_topics: int) -> int:
+    """How many topic partitions DuckDB counts the events in (Spark: one, it shuffles).
+
+    The message table (~0.7 rows per event) is the memory that decides whether DuckDB spills.
+    Each partition reads every row group again (~8 s of CPU per 100M events), so there are
+    as few as keep a partition's messages within 3/4 of the memory limit, at most one per
+    topic. Measured at 100M events and a 3 GB limit, query wall time by partitions: one
+    (spilling) 73 s, two 64 s, **three 58 s** (this rule's choice), four 60 s, five 65 s."""
+    if db.name != "duckdb":
+        return 1
+    need = n_rows * _MESSAGE_BYTES_PER_EVENT / (_MESSAGE_SHARE * db.memory_limit_bytes())
+    return int(max(1, min(n_topics, np.ceil(need))))
+
+
+def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:
+    """Run the counting query (partition by partition into a temporary table when
+    ``plan.parts > 1``, then sorted once) and collect the pair table."""
+    collected = _PairColumns()
+    if plan.parts == 1:
+        sql = _pairs_sql(d, plan, **flags) + "\n    ORDER BY 1, 2"
+    else:
+        for k in range(plan.parts):
+            body = _pairs_sql(d, _Plan(plan.fast, k, plan.parts), **flags)
+            db.execute(
+                f"CREATE TEMP TABLE {_PAIRS} AS {body}"
+                if k == 0
+                else f"INSERT INTO {_PAIRS} {body}"
+            )
+        sql = f"SELECT * FROM {_PAIRS} ORDER BY 1, 2"
+    try:
+        for batch in db.batches(sql):
+            collected.add(batch)
+    finally:
+        if plan.parts > 1:
+            db.execute(f"DROP TABLE {_PAIRS}")
+    return collected
 
 
 def count_signups(
@@ -366,14 +440,19 @@ def count_signups(
     ``engine`` or the active one (:func:`bayes.engines.use_engine`), else DuckDB (pandas when
     every input is a DataFrame). Returns the same :class:`~bayes.signup.counting.SignupCounts`
     as :func:`~bayes.signup.counting.count_pairs` on every engine, with ``sources``, ``timings``
-    (``load``: the campaigns read and the inputs registered; ``count``: the one scan of the
-    events that validates and counts them, and the pair table brought back), ``engine`` and
-    ``stages`` (:class:`~bayes.progress.Stages`: wall, CPU and span of ``load``, ``query`` —
-    the scan, the pair table streamed out — and ``frame``, the pandas frame and the priors).
+    (``load``: the campaigns read and the inputs registered; ``count``: the rest), ``engine``
+    and ``stages`` (:class:`~bayes.progress.Stages`: wall, CPU and span of ``load``;
+    ``query``, the scan that validates and counts, the pair table streamed out;
+    ``query_full_trim`` when it runs, see below; ``checks``; and ``frame``, the pandas frame
+    and the priors).
 
     The events are read once: the counting query flags any row the checks would refuse, and
     only then are the checks run (:data:`_EVENT_CHECKS`, the pandas loader's messages naming
-    the file, column and rows).
+    the file, column and rows). E-mails are first trimmed of spaces only; when one still
+    starts or ends with another character ``str.strip()`` removes (a tab, a no-break space),
+    the query runs again with the full trim (``query_full_trim``). On DuckDB, events beyond
+    what half the memory limit holds as messages are counted topic by topic
+    (:func:`_partitions`), then sorted once.
     """
     in_memory = all(x is None or isinstance(x, pd.DataFrame) for x in (events, campaigns, signups))
     spec = resolve_engine(engine, in_memory=in_memory)
@@ -389,15 +468,17 @@ def count_signups(
             n_rows = db.arrow(f"SELECT count(*) AS n FROM {_EVENTS}").column("n")[0].as_py()
             if n_rows == 0:
                 raise InputError("the table is empty (no data rows)", source=ev.source.label)
+        flags = {
+            "ts_text": _ts_text(db, _EVENTS, "event_ts"),
+            "signups_ts_text": _ts_text(db, _SIGNUPS, "signup_ts"),
+        }
+        parts = _partitions(db, n_rows, len(camp.topics))
         with stages("query"):
-            sql = _pairs_sql(
-                d,
-                ts_text=_ts_text(db, _EVENTS, "event_ts"),
-                signups_ts_text=_ts_text(db, _SIGNUPS, "signup_ts"),
-            )
-            collected = _PairColumns()
-            for batch in db.batches(sql):
-                collected.add(batch)
+            collected = _collect(db, d, _Plan(True, 0, parts), **flags)
+        if collected.edge_space and not collected.bad:  # an e-mail needs the full trim
+            with stages("query_full_trim"):
+                collected = _collect(db, d, _Plan(False, 0, parts), **flags)
+        with stages("checks"):
             if collected.bad:  # name the file, column and rows, as the pandas loader does
                 validate(db, d, ev, _EVENT_CHECKS)
                 raise AssertionError("the counting query flagged rows that no check names")
@@ -418,7 +499,7 @@ def count_signups(
         n_events=int(n_rows),
         n_unique_events=n_unique,
         sources=sources,
-        timings={"load": wall["load"], "count": wall["query"] + wall["frame"]},
+        timings={"load": wall["load"], "count": sum(t for k, t in wall.items() if k != "load")},
         engine=spec.label,
         stages=stages,
     )
