@@ -22,8 +22,10 @@ Usage: ``python -m tests.benchmarks engines`` (or ``make bench``); ``BAYES_BENCH
 (default ``10M,100M``; empty: RFM only) picks the signup sizes, ``BAYES_BENCH_RFM_LIMITS``
 (default ``3GB,8GB``; empty: no RFM job) the DuckDB memory caps the RFM job runs under. Each
 job prints its stages' wall and CPU seconds and peak RSS (signup: ``load``, ``query`` — the
-engine's scan, the pair table streamed out —, ``frame`` — Arrow to pandas and the topic
-priors —, ``score``, ``rules``, ``write``; RFM: validation scan, aggregation, frame).
+engine's scan(s), one per topic partition when the messages exceed the memory limit, the pair
+table streamed out —, ``query_full_trim`` when an e-mail needs it, ``checks``, ``frame`` —
+Arrow to pandas and the topic priors —, ``score``, ``rules``, ``write``; RFM: validation scan,
+aggregation, frame).
 """
 
 from __future__ import annotations
