@@ -198,9 +198,13 @@ class DuckDB:
         self.con.execute(sql)
 
     def memory_limit_bytes(self) -> float:
-        """DuckDB's memory limit (``SET memory_limit``; by default 80% of the machine's)."""
+        """DuckDB's memory limit (``SET memory_limit``; by default 80% of the machine's);
+        infinite when DuckDB spells it in a way :func:`_bytes` does not read."""
         text = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        return _bytes(text)
+        try:
+            return _bytes(str(text))
+        except ValueError:
+            return float("inf")
 
     def batches(self, sql: str, rows: int = 1 << 20):
         """Run ``sql``; its result as ``pyarrow.RecordBatch`` es of about ``rows`` rows, streamed
