@@ -299,11 +299,11 @@ def _ts_text(db, view: str, column: str) -> bool:
 
 class _PairColumns:
     """The engine's pair table (sorted by e-mail, topic), collected batch by batch into the
-    pandas reference's columns (the codes and counts as 32-bit integers until the frame: they
-    are collected while DuckDB still holds its memory): the e-mails become sorted categories as they stream by (a new
+    pandas reference's columns: the e-mails become sorted categories as they stream by (a new
     code wherever the e-mail changes), so the 17M e-mail strings of 100M events never sit in
-    memory as one Arrow column beside their pandas copy. Also sums ``n_unique``, takes the
-    max of ``max_us`` and notes ``bad``."""
+    memory as one Arrow column beside their pandas copy; the codes and counts stay 32-bit
+    integers until the frame (they are collected while DuckDB still holds its memory). Also
+    sums ``n_unique``, takes the max of ``max_us`` and notes ``bad`` and ``edge_space``."""
 
     _INTS = ("topic_idx", "sends", "clicks")
     _BOOLS = ("signup_event", "signup_table", "opted_out")
