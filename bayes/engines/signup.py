@@ -169,7 +169,7 @@ def _pairs_sql(
     d: Dialect, plan: _Plan = _Plan(), *, ts_text: bool = True, signups_ts_text: bool = True
 ) -> str:
     """The pair table (see the module docstring, steps 3-5) **and** the validation of the
-    events, in one scan of the events.
+    events, in one scan of the events (of the partition's topics: ``plan``).
 
     Per row only what cannot be avoided: the e-mail normalised, the campaign's topic (a join
     with the small topics table), the event type's code, the UTC time (every row: the as-of
@@ -457,9 +457,9 @@ def count_signups(
     only then are the checks run (:data:`_EVENT_CHECKS`, the pandas loader's messages naming
     the file, column and rows). E-mails are first trimmed of spaces only; when one still
     starts or ends with another character ``str.strip()`` removes (a tab, a no-break space),
-    the query runs again with the full trim (``query_full_trim``). On DuckDB, events beyond
-    what half the memory limit holds as messages are counted topic by topic
-    (:func:`_partitions`), then sorted once.
+    the query runs again with the full trim (``query_full_trim``). On DuckDB, events whose messages
+    would not fit 3/4 of the memory limit are counted topic by topic (:func:`_partitions`),
+    then sorted once.
     """
     in_memory = all(x is None or isinstance(x, pd.DataFrame) for x in (events, campaigns, signups))
     spec = resolve_engine(engine, in_memory=in_memory)

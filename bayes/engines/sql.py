@@ -68,18 +68,24 @@ class Dialect:
             f"THEN epoch_us(TRY_CAST({expr} AS TIMESTAMP)) ELSE {zoned} END"
         )
 
-    def trim_space(self, expr: str) -> str:
-        """``expr`` without the leading and trailing characters Python's ``str.strip()``
-        removes (:data:`bayes.signup.counting.WHITESPACE`); trimmed only where its first or
-        last character is one of them (the trim functions allocate a new string per row)."""
+    def at_edge(self, expr: str) -> str:
+        """The first or the last character of ``expr`` is one Python's ``str.strip()``
+        removes (:data:`bayes.signup.counting.WHITESPACE`); ``left``/``right``/``instr``
+        allocate nothing."""
         from bayes.signup.counting import WHITESPACE  # (its module imports the models: lazily)
 
         ws = literal(WHITESPACE)
+        return f"(instr({ws}, left({expr}, 1)) > 0 OR instr({ws}, right({expr}, 1)) > 0)"
+
+    def trim_space(self, expr: str) -> str:
+        """``expr`` without the leading and trailing characters Python's ``str.strip()``
+        removes; trimmed only where :meth:`at_edge` (the trim functions allocate a new string
+        per row)."""
+        from bayes.signup.counting import WHITESPACE
+
+        ws = literal(WHITESPACE)
         full = f"trim({expr}, {ws})" if self.name == "duckdb" else f"trim(BOTH {ws} FROM {expr})"
-        return (
-            f"CASE WHEN instr({ws}, left({expr}, 1)) = 0 AND instr({ws}, right({expr}, 1)) = 0 "
-            f"THEN {expr} ELSE {full} END"
-        )
+        return f"CASE WHEN {self.at_edge(expr)} THEN {full} ELSE {expr} END"
 
     def normalized(self, expr: str) -> str:
         """Seed 003 §2 e-mail (and event type) normalisation: ``lower().strip()``."""
@@ -126,19 +132,12 @@ class Dialect:
         on both engines), no per-row test. It equals :meth:`normalized` unless the result
         still starts or ends with another :data:`~bayes.signup.counting.WHITESPACE` character
         (a tab, a no-break space…): :meth:`edge_space` says so, and the caller recounts with
-        :meth:`normalized` — on DuckDB the full trim with a character set costs ~8x more."""
+        :meth:`normalized` — on DuckDB the full trim with a character set costs ~10x more."""
         return f"lower(trim(CAST({expr} AS STRING)))"
 
     def edge_space(self, expr: str) -> str:
-        """``expr`` (a non-NULL string) starts or ends with a character ``str.strip()``
-        removes."""
-        from bayes.signup.counting import WHITESPACE
-
-        ws = literal(WHITESPACE)
-        return (
-            f"({expr} <> '' AND (instr({ws}, left({expr}, 1)) > 0 "
-            f"OR instr({ws}, right({expr}, 1)) > 0))"
-        )
+        """``expr`` (a non-NULL string) is not empty and :meth:`at_edge`."""
+        return f"({expr} <> '' AND {self.at_edge(expr)})"
 
 
 DIALECTS: dict[str, Dialect] = {name: Dialect(name) for name in ("duckdb", "spark")}
