@@ -168,6 +168,11 @@ def test_signup_page_rules_change_the_audience_and_match_the_cli(app_data, tmp_p
 
     paths = appdata.demo_signup()
     scores = appdata.signup_scores(paths["events"], paths["campaigns"], paths["signups"])
+    # counted on the engine, as the CLI counts; the page says how
+    assert (
+        scores.counted == "duckdb: 1 topic partition, e-mails trimmed of spaces (none needed more)"
+    )
+    assert any(f"Counted on {scores.counted}." in c.value for c in at.caption)
     audience, funnel, expected = appdata.signup_audience(
         scores, AudienceRules(goal="new", top_n=50)
     )

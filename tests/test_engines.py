@@ -426,6 +426,12 @@ def test_cli_engines_write_identical_audiences(inputs, tmp_path):
             text=True,
         )
         assert run.returncode == 0, run.stderr
+        summary = json.loads((out[engine] / "summary.json").read_text())
+        assert summary["counted"].split(":")[0] == engine  # duckdb: with its plan (below)
+        assert f"\ncounted on {summary['counted']}\n" in run.stdout
+    assert summary["counted"] == (
+        "duckdb: 1 topic partition, e-mails fully trimmed (an address had a tab or another blank)"
+    )
     audience = {e: (folder / "audience.csv").read_bytes() for e, folder in out.items()}
     assert audience["pandas"] == audience["duckdb"]
     bad = subprocess.run(
@@ -1075,6 +1081,14 @@ def test_fast_trim_and_topic_partitions_equal_pandas(inputs, monkeypatch):
             got = count_signups(*files, engine="duckdb")
             assert_same_counts(ref[name], got)
             runs[parts, name] = set(got.stages.wall)
+            trim = "full" if name == "hand" else "spaces"
+            n = 1 if parts == "one" else len(got.topics)
+            assert got.plan == {"topic_partitions": n, "email_trim": trim}
+    assert got.plan_text() == (
+        f"duckdb: {n} topic partitions, e-mails fully trimmed (an address had a tab or another "
+        "blank)"
+    )
+    assert ref["hand"].plan == {} and ref["hand"].plan_text() == "pandas"
     assert "query_full_trim" not in runs["one", "spaced"]
     assert (
         "query_full_trim" in runs["one", "hand"] and "query_full_trim" in runs["per topic", "hand"]

@@ -202,6 +202,8 @@ class SignupScores:
     model: object | None
     n_events: int
     n_pairs: int
+    #: the engine that counted and how (:meth:`bayes.signup.counting.SignupCounts.plan_text`)
+    counted: str = "pandas"
 
     @property
     def topics(self) -> list[str]:
@@ -223,17 +225,19 @@ def signup_scores(
     draws: int = 300,
     seed: int = 0,
 ) -> SignupScores:
-    """Load and validate the inputs, count (seed 003 §2), and score every pair by the seed's
-    empirical Bayes or the hierarchical model (NUTS, ``draws`` per chain, 2 chains)."""
+    """Validate and count (seed 003 §2) on the aggregation engine, as ``bayes signup score``
+    does (DuckDB for files: an uploaded log is never loaded into pandas whole), and score
+    every pair by the seed's empirical Bayes or the hierarchical model (NUTS, ``draws`` per
+    chain, 2 chains)."""
+    from bayes.engines import count_signups
     from bayes.signup.audience import refuse_impossible_counts, score_pairs
-    from bayes.signup.counting import count_pairs
     from bayes.signup.data import load_inputs
     from models.sampling import SamplerConfig
     from models.signup import HierarchicalSignupModel
 
-    inp = load_inputs(events, campaigns, signups)
-    counts = count_pairs(inp.events, inp.topic_of_campaign, inp.signups)
-    refuse_impossible_counts(counts.pairs, inp)  # clicks > sends: named, as in the CLI
+    counts = count_signups(events, campaigns, signups)
+    # clicks > sends: named, as in the CLI (the rows are read only on that path)
+    refuse_impossible_counts(counts.pairs, lambda: load_inputs(events, campaigns, signups))
     model = None
     if method == "hierarchical":
         sampler = SamplerConfig(draws=draws, tune=draws, chains=2, seed=seed, progress=False)
@@ -247,6 +251,7 @@ def signup_scores(
         model=model,
         n_events=counts.n_events,
         n_pairs=len(counts.pairs),
+        counted=counts.plan_text(),
     )
 
 

@@ -79,7 +79,7 @@ with stop_on_input_error():
         )
 st.caption(
     f"{sc.n_events:,} events → {sc.n_pairs:,} (email, topic) pairs over {len(sc.topics)} "
-    f"topics; as of {sc.as_of:%Y-%m-%d %H:%M} UTC."
+    f"topics; as of {sc.as_of:%Y-%m-%d %H:%M} UTC. Counted on {sc.counted}."
 )
 
 # ------------------------------------------------------------------ the seven rules

@@ -469,9 +469,9 @@ def count_signups(
     stages = Stages()
     with connect(spec) as db:
         with stages("load"):
-            camp = _read_campaigns(db, campaigns)
+            ev, su = _register(db, events, signups)  # (columns checked in the pandas
+            camp = _read_campaigns(db, campaigns)  # loader's order: events first)
             _register_topics(db, camp)
-            ev, su = _register(db, events, signups)
             n_rows = db.arrow(f"SELECT count(*) AS n FROM {_EVENTS}").column("n")[0].as_py()
             if n_rows == 0:
                 raise InputError("the table is empty (no data rows)", source=ev.source.label)
@@ -482,7 +482,8 @@ def count_signups(
         parts = _partitions(db, n_rows, len(camp.topics))
         with stages("query"):
             collected = _collect(db, d, _Plan(True, 0, parts), **flags)
-        if collected.edge_space and not collected.bad:  # an e-mail needs the full trim
+        full_trim = collected.edge_space and not collected.bad
+        if full_trim:  # an e-mail needs the full trim
             with stages("query_full_trim"):
                 collected = _collect(db, d, _Plan(False, 0, parts), **flags)
         with stages("checks"):
@@ -509,6 +510,7 @@ def count_signups(
         timings={"load": wall["load"], "count": sum(t for k, t in wall.items() if k != "load")},
         engine=spec.label,
         stages=stages,
+        plan={"topic_partitions": parts, "email_trim": "full" if full_trim else "spaces"},
     )
 
 

@@ -393,6 +393,7 @@ def score(
         "n_pairs": int(len(pairs)),
         "sources": counts.sources,
         "engine": counts.engine,
+        "counted": counts.plan_text(),
     }
     return AudienceResult(
         audience=audience,

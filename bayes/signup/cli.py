@@ -326,6 +326,7 @@ def _cmd_score(args) -> int:
         return 0
     print(f"events: {result.info['n_events']:,} ({result.info['n_unique_events']:,} unique)")
     print(f"(email, topic) pairs: {result.info['n_pairs']:,}; method: {args.method}")
+    print(f"counted on {result.info['counted']}")
     print(result.funnel.to_string(index=False))
     print(result.expected.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     total = result.expected.iloc[-1]

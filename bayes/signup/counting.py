@@ -509,6 +509,22 @@ class SignupCounts:
     engine: str = "pandas"
     #: the stages (:class:`bayes.progress.Stages`; None from :func:`count_pairs` itself)
     stages: object = None
+    #: how a SQL engine ran the count (:func:`bayes.engines.count_signups`):
+    #: ``topic_partitions`` (scans of the events, one per group of topics) and ``email_trim``
+    #: (``"spaces"``, or ``"full"`` when an address carried a tab, a no-break space…);
+    #: empty on pandas
+    plan: dict = field(default_factory=dict)
+
+    def plan_text(self) -> str:
+        """The engine and its :attr:`plan` in words (the report, the CLI)."""
+        if not self.plan:
+            return self.engine
+        n = self.plan["topic_partitions"]
+        trim = {
+            "spaces": "e-mails trimmed of spaces (none needed more)",
+            "full": "e-mails fully trimmed (an address had a tab or another blank)",
+        }[self.plan["email_trim"]]
+        return f"{self.engine}: {n} topic partition{'s' if n > 1 else ''}, {trim}"
 
 
 def count_pairs(

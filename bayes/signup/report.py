@@ -134,7 +134,7 @@ def demo_section(ctx) -> Section:
             "events (raw / unique per msg_id and type)": f"{eb.info['n_events']:,} / "
             f"{eb.info['n_unique_events']:,}",
             "(email, topic) pairs": f"{eb.info['n_pairs']:,}",
-            "aggregation engine (events -> pairs)": eb.info["engine"],
+            "aggregation engine (events -> pairs)": eb.info["counted"],
             "audience (goal new, top-N per topic)": f"{len(eb.audience):,}",
             "expected signups, seed EB": f"{ex_eb['expected_signups']:.2f}",
             "expected signups, hierarchical (90% CI)": f"{ex_h['expected_signups']:.2f} "
