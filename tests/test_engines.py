@@ -163,6 +163,10 @@ STRINGS = [
     "a b",
     "x" + WHITESPACE + "y",
     "\u2028Amy@X.io\u2029",
+    "  Amy@X.io  ",
+    " \tAmy@X.io",
+    "Amy@X.io\u00a0 ",
+    "Amy@X.io ",
     None,
 ]
 
@@ -176,10 +180,16 @@ def assert_string_rules(db, d) -> None:
     db.view("t_strings", Source("frame", frame, "<strings>"))
     got = db.arrow(
         f"SELECT i, {d.normalized('s')} AS norm, {d.blank('s')} AS blank, "
-        f"{d.code('s', EVENT_TYPES)} AS code FROM t_strings ORDER BY i"
+        f"{d.code('s', EVENT_TYPES)} AS code, {d.space_trimmed('s')} AS fast, "
+        f"coalesce({d.edge_space(d.space_trimmed('s'))}, false) AS edge FROM t_strings ORDER BY i"
     ).to_pydict()
     norm = [None if s is None else s.strip().lower() for s in STRINGS]
     assert got["norm"] == norm
+    # the fast normalisation (spaces, and whatever else the engine's trim() takes): exact
+    # wherever it does not flag an edge, and it flags every address it left untrimmed
+    assert got["edge"] == [f is not None and f != n for f, n in zip(got["fast"], norm, strict=True)]
+    assert got["fast"][STRINGS.index("  Amy@X.io  ")] == "amy@x.io"
+    assert got["edge"][STRINGS.index(" \tAmy@X.io")]
     assert got["blank"] == [s is None or s == "" for s in norm]
     codes = {t: i for i, t in enumerate(EVENT_TYPES)}
     assert got["code"] == [codes.get(s) for s in norm]

@@ -129,11 +129,14 @@ class Dialect:
 
     def space_trimmed(self, expr: str) -> str:
         """The fast e-mail normalisation: ``lower`` after trimming spaces only (``trim(x)``
-        on both engines), no per-row test. It equals :meth:`normalized` unless the result
-        still starts or ends with another :data:`~bayes.signup.counting.WHITESPACE` character
-        (a tab, a no-break space…): :meth:`edge_space` says so, and the caller recounts with
+        on both engines), and only where the string starts or ends with a space (two
+        ``LIKE`` tests cost less than the trim, which allocates: 0.9 against 1.35 s of CPU
+        per 10M e-mails on DuckDB). It equals :meth:`normalized` unless the result still
+        starts or ends with another :data:`~bayes.signup.counting.WHITESPACE` character (a
+        tab, a no-break space…): :meth:`edge_space` says so, and the caller recounts with
         :meth:`normalized` — on DuckDB the full trim with a character set costs ~10x more."""
-        return f"lower(trim(CAST({expr} AS STRING)))"
+        x = f"CAST({expr} AS STRING)"
+        return f"lower(CASE WHEN {x} LIKE ' %' OR {x} LIKE '% ' THEN trim({x}) ELSE {x} END)"
 
     def edge_space(self, expr: str) -> str:
         """``expr`` (a non-NULL string) is not empty and :meth:`at_edge`."""
