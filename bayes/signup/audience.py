@@ -9,6 +9,7 @@ also a credible interval from the per-draw sums.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -441,9 +442,16 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
-    """PyArrow's CSV of ``table``, encoded block by block on a few threads (formatting
-    floats is the cost: ~0.3 µs a value) and written in order: the same bytes as one
-    ``write_csv`` call of the decoded table, with the memory of a few blocks."""
+    """PyArrow's CSV of ``table``, encoded block by block on a few threads and written in
+    order: the same bytes as one ``write_csv`` call of the decoded table, with the memory of
+    a few blocks.
+
+    Formatting floats is the cost of a CSV (~0.3 µs a value), and a scored audience holds
+    few distinct probabilities (one per topic and counts under the seed's EB): a block's
+    floats are formatted once per distinct value and gathered, as are the quoted strings of
+    a categorical column (once per category). The cells are Arrow's own (its cast to text,
+    its quoting), joined into lines; a column of another type sends its block through
+    ``write_csv`` itself (:func:`_csv_lines` returns None)."""
     import os
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
@@ -453,6 +461,14 @@ def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
 
     def encode(start: int):
         part = table.slice(start, rows)
+        header = start == 0
+        lines = _csv_lines(part, books)
+        if lines is not None:
+            if not header:
+                return lines
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(pa.table({n: [] for n in part.column_names}), sink)
+            return sink.getvalue().to_pybytes() + lines.to_pybytes()
         part = pa.table(  # dictionary columns decoded block by block (in Arrow, not Python)
             [
                 c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
@@ -461,13 +477,20 @@ def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
             names=part.column_names,
         )
         sink = pa.BufferOutputStream()
-        options = pacsv.WriteOptions(include_header=start == 0)
-        pacsv.write_csv(part, sink, write_options=options)
+        pacsv.write_csv(part, sink, write_options=pacsv.WriteOptions(include_header=header))
         return sink.getvalue()
 
     workers = max(1, min(4, os.cpu_count() or 1))
     starts = range(0, max(table.num_rows, 1), rows)
     with ThreadPoolExecutor(max_workers=workers) as pool, open(path, "wb") as out:
+        books = {}  # a categorical column's cells, once per category (in slices, in parallel)
+        for i, c in enumerate(table.columns):
+            if pa.types.is_dictionary(c.type) and c.num_chunks == 1:
+                values = c.chunk(0).dictionary
+                step = max(1, -(-len(values) // workers))
+                cuts = [values.slice(k, step) for k in range(0, max(len(values), 1), step)]
+                done = list(pool.map(_csv_cells, cuts))
+                books[i] = None if any(x is None for x in done) else pa.concat_arrays(done)
         pending: deque = deque()
         for start in starts:
             pending.append(pool.submit(encode, start))
@@ -475,6 +498,116 @@ def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
                 out.write(pending.popleft().result())
         while pending:
             out.write(pending.popleft().result())
+
+
+def _csv_cells(values):
+    """The CSV cells of an Arrow array as ``pyarrow.csv.write_csv`` writes them: strings
+    quoted (inner quotes doubled), numbers and booleans through Arrow's cast to text, nulls
+    empty; None for a type this does not cover."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = values.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        q, nothing = pa.scalar('"', t), pa.scalar("", t)
+        quoted = pc.binary_join_element_wise(q, pc.replace_substring(values, '"', '""'), q, nothing)
+    elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        quoted = pc.cast(values, pa.string())
+    else:
+        return None
+    return quoted.fill_null("")
+
+
+def _csv_lines(part, books: dict):
+    """The CSV lines (no header) of the table ``part`` as one buffer, or None when a column's
+    type is not covered by :func:`_csv_cells`.
+
+    A column with few distinct values in the block (at most a quarter of its rows: a topic,
+    a count, an EB probability) is coded: its cells are formatted once per distinct value,
+    found on the value's bit pattern (``-0.0`` and ``0.0``, or two NaNs, are never
+    confused). Consecutive coded columns are coded together (their combined code), so that
+    a line is one gather of its distinct tail (``"topic",sends,…,p_signup\\n``) joined to the
+    cells of the columns with many values (the e-mail)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = part.num_rows
+    if part.num_columns == 0:
+        return None
+    if n == 0:
+        return pa.py_buffer(b"")
+    large = pa.large_string()
+    comma, newline, nothing = (pa.scalar(x, large) for x in (",", "\n", ""))
+    segments: list = []  # per-row cells, or [(codes, cells of each code), …] of a run
+    for i, column in enumerate(part.columns):
+        column = column.combine_chunks()
+        coded = None
+        if pa.types.is_dictionary(column.type):
+            book = books.get(i)
+            if book is None:
+                return None
+            coded = (column.indices, book)
+        elif pa.types.is_floating(column.type):  # distinct bit patterns
+            bits = pa.int64() if column.type.bit_width == 64 else pa.int32()
+            found = pc.dictionary_encode(column.view(bits))
+            coded = (found.indices, _csv_cells(found.dictionary.view(column.type)))
+        elif pa.types.is_integer(column.type) or pa.types.is_boolean(column.type):
+            found = pc.dictionary_encode(column)
+            coded = (found.indices, _csv_cells(found.dictionary))
+        if coded is not None and 4 * len(coded[1]) <= n:
+            indices, book = coded
+            book = pa.concat_arrays([book.cast(large), pa.array([""], large)])  # + the null
+            codes = indices.fill_null(len(book) - 1).to_numpy(zero_copy_only=False)
+            if segments and isinstance(segments[-1], list):
+                segments[-1].append((codes.astype(np.int64), book))
+            else:
+                segments.append([(codes.astype(np.int64), book)])
+            continue
+        cells = coded[1].take(coded[0]).fill_null("") if coded is not None else _csv_cells(column)
+        if cells is None:
+            return None
+        segments.append(cells.cast(large))
+    lines = []
+    for k, segment in enumerate(segments):
+        if not isinstance(segment, list):
+            lines.append(segment)
+            continue
+        run: list = []  # the combined code of a run fits 62 bits
+        for codes, book in segment:
+            if run and math.prod(len(b) for _, b in run) * len(book) >= 2**62:
+                lines.append(_joint_cells(run, comma, None))
+                run = []
+            run.append((codes, book))
+        lines.append(_joint_cells(run, comma, newline if k == len(segments) - 1 else None))
+    line = lines[0] if len(lines) == 1 else pc.binary_join_element_wise(*lines, comma)
+    if not isinstance(segments[-1], list):
+        line = pc.binary_join_element_wise(line, newline, nothing)
+    _, offsets, data = line.buffers()
+    first, end = np.frombuffer(offsets, np.int64)[[line.offset, line.offset + len(line)]]
+    return data.slice(int(first), int(end - first))
+
+
+def _joint_cells(run, comma, newline):
+    """The cells of consecutive coded columns ``run`` (``[(codes, cells of each code)]``)
+    joined by commas: formatted once per distinct combination present, then gathered
+    (``newline``: appended to each, for the last columns of a line)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    key = np.zeros(len(run[0][0]), np.int64)
+    for codes, book in run:
+        key = key * len(book) + codes
+    found = pc.dictionary_encode(pa.array(key))
+    distinct = found.dictionary.to_numpy()
+    parts = []
+    for _, book in reversed(run):
+        parts.append(book.take(distinct % len(book)))
+        distinct = distinct // len(book)
+    parts.reverse()
+    text = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, comma)
+    if newline is not None:
+        text = pc.binary_join_element_wise(text, newline, pa.scalar("", newline.type))
+    return text.take(found.indices)
 
 
 def refuse_impossible_counts(pairs: pd.DataFrame, inputs) -> None:
