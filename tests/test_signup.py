@@ -335,6 +335,30 @@ def test_top_n_ties_are_reproducible():
     assert df.email[keep].astype(str).tolist() == ["a@x.com", "d@x.com"]
 
 
+def test_audience_rows_are_gathered_as_pandas_would():
+    """The audience's column-by-column gather equals ``iloc`` + ``reset_index`` on every
+    dtype a scored table holds (and an object column)."""
+    from bayes.signup.audience import _take_rows
+
+    n = 50
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {
+            "email": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "sends": rng.integers(0, 9, n),
+            "opted_out": rng.random(n) < 0.5,
+            "last_open_ts": pd.to_datetime(rng.integers(0, 10**9, n), unit="s", utc=True),
+            "p_signup": rng.random(n),
+            "note": rng.choice(["x", None], n),
+        },
+        index=np.arange(n) * 2,
+    )
+    rows = rng.permutation(n)[:30]
+    got = _take_rows(df, rows)
+    pd.testing.assert_frame_equal(got, df.iloc[rows].reset_index(drop=True))
+    assert not np.shares_memory(got["sends"].to_numpy(), df["sends"].to_numpy())
+
+
 def test_expected_signups_is_sum_of_members():
     df = _scored()
     aud, _ = apply_rules(df, AudienceRules(goal="all", min_sends=0))
