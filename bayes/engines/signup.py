@@ -361,21 +361,22 @@ class _PairColumns:
         counts, UTC ``last_open_ts``."""
         import pyarrow as pa
 
-        def cat(name, dtype):
+        def cat(name, dtype):  # (widened as they are joined: one pass, no 32-bit copy)
             parts = self.parts.pop(name)
-            return np.concatenate(parts) if parts else np.zeros(0, dtype)
+            return np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)
 
         emails = pa.concat_arrays(self.emails) if self.emails else pa.array([], pa.large_string())
         del self.emails
         cats = string_index(emails)  # Arrow-backed: no Python string per e-mail
         del emails
         sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
-        return pd.DataFrame(
+        code = np.int32 if all(p.dtype == np.int32 for p in self.parts["code"]) else np.int64
+        return pd.DataFrame(  # (copy=False: the columns are not stacked into 2-D blocks)
             {
-                "email": sorted_categorical(cat("code", np.int32), cats),
+                "email": sorted_categorical(cat("code", code), cats),
                 "topic": pd.Categorical.from_codes(cat("topic_idx", np.int32), categories=topics),
-                "sends": cat("sends", np.int32).astype(np.int64),
-                "clicks": cat("clicks", np.int32).astype(np.int64),
+                "sends": cat("sends", np.int64),
+                "clicks": cat("clicks", np.int64),
                 "signed_up": (sig_ev | sig_tab).astype(np.int64),
                 "signup_event": sig_ev,
                 "signup_table": sig_tab,
@@ -383,7 +384,8 @@ class _PairColumns:
                 "last_open_ts": pd.DatetimeIndex(
                     cat("last", np.int64).view("datetime64[ns]")
                 ).tz_localize("UTC"),
-            }
+            },
+            copy=False,
         )
 
 

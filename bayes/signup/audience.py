@@ -445,7 +445,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
         s = audience[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             cats = arrow_strings(s.cat.categories)
-            codes = pa.array(s.cat.codes.to_numpy().astype(np.int32))
+            codes = pa.array(s.cat.codes.to_numpy().astype(np.int32, copy=False))
             return pa.DictionaryArray.from_arrays(codes, cats)
         return pa.array(s.to_numpy())
 
@@ -455,7 +455,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def _write_csv_parallel(table, path, *, rows: int = 1 << 20) -> None:
+def _write_csv_parallel(table, path, *, rows: int = 1 << 19) -> None:
     """PyArrow's CSV of ``table``, encoded block by block on a few threads and written in
     order: the same bytes as one ``write_csv`` call of the decoded table, with the memory of
     a few blocks.
