@@ -1129,3 +1129,42 @@ def test_duckdb_size_settings_in_bytes():
     assert _bytes("3GB") == 3e9 and _bytes("1000 bytes") == 1000 and _bytes("512KiB") == 524288
     with pytest.raises(ValueError, match="cannot read the size"):
         _bytes("lots")
+
+
+def test_batches_fetched_ahead_keep_order_errors_and_stop():
+    """``DuckDB.batches`` fetches ahead on a thread: the batches come in order, a failure of
+    the producer reaches the caller, and a caller that stops early stops the thread."""
+    import threading
+
+    from bayes.engines.backends import DuckDB, _ahead
+
+    with DuckDB() as db:
+        got = [
+            b.column("i").to_pylist()
+            for b in db.batches("SELECT range AS i FROM range(5000)", 1000)
+        ]
+    assert sum(got, []) == list(range(5000))
+
+    def failing():
+        yield 1
+        raise ValueError("the producer failed")
+
+    it = _ahead(failing())
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="the producer failed"):
+        next(it)
+
+    fetched = []
+
+    def endless():
+        k = 0
+        while True:
+            fetched.append(k)
+            yield k
+            k += 1
+
+    it = _ahead(endless(), depth=2)
+    assert [next(it) for _ in range(3)] == [0, 1, 2]
+    it.close()
+    assert not any(t.name == "bayes-batches" for t in threading.enumerate())
+    assert len(fetched) <= 3 + 2 + 2  # what was taken, the queue, one in hand (and no more)
