@@ -359,6 +359,18 @@ def test_audience_rows_are_gathered_as_pandas_would():
     assert not np.shares_memory(got["sends"].to_numpy(), df["sends"].to_numpy())
 
 
+def test_audience_order_is_lexsort_by_topic_then_p():
+    """The threaded per-topic sort is ``np.lexsort((-p, topic))``: ties keep row order, NaN
+    last within a topic, ``-0.0`` ties ``0.0``, a missing topic (-1) first."""
+    from bayes.signup.audience import _by_topic_then_p
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 20_000):
+        topic = rng.integers(-1, 6, n).astype(np.int8)
+        p = rng.choice([0.1, 0.25, np.nan, -0.0, 0.0, 0.3], n)
+        np.testing.assert_array_equal(_by_topic_then_p(topic, p), np.lexsort((-p, topic)))
+
+
 def test_expected_signups_is_sum_of_members():
     df = _scored()
     aud, _ = apply_rules(df, AudienceRules(goal="all", min_sends=0))

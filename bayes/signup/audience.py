@@ -220,13 +220,33 @@ def apply_rules(scored: pd.DataFrame, rules: AudienceRules, *, as_of=None):
     # e-mail order, as a pair table is, need no e-mail key), then one copy of the frame,
     # renumbered in place (``reset_index`` would copy it again: ~1 GB at 100M events)
     email = df["email"].cat.codes.to_numpy()[rows]
-    keys = [-df["p_signup"].to_numpy()[rows], df["topic"].cat.codes.to_numpy()[rows]]
+    p, topic = df["p_signup"].to_numpy()[rows], df["topic"].cat.codes.to_numpy()[rows]
     if len(email) > 1 and (np.diff(email) < 0).any():
-        keys.insert(0, email)
-    del email
-    order = np.lexsort(keys)
-    del keys
+        order = np.lexsort((email, -p, topic))
+    else:
+        order = _by_topic_then_p(topic, p)
+    del email, p, topic
     return _take_rows(df, rows[order]), pd.DataFrame(steps, columns=["rule", "kept"])
+
+
+def _by_topic_then_p(topic: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``np.lexsort((-p, topic))`` (ties in row order), sorted as a stable radix sort of the
+    small topic codes, then each topic's rows by ``-p`` — the topics on threads, as numpy's
+    sort leaves the GIL: 0.6 against 1.5 s for 15.75M rows on 2 cores."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = np.argsort(topic, kind="stable")
+    bounds = np.flatnonzero(np.diff(topic[order])) + 1
+    starts, ends = np.r_[0, bounds], np.r_[bounds, len(order)]
+
+    def by_p(k: int) -> None:
+        rows = order[starts[k] : ends[k]]
+        order[starts[k] : ends[k]] = rows[np.argsort(-p[rows], kind="stable")]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        list(pool.map(by_p, np.argsort(starts - ends)))  # (largest topics first)
+    return order
 
 
 def _take_rows(df: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
