@@ -425,10 +425,12 @@ def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:
                 else f"INSERT INTO {_PAIRS} {body}"
             )
         sql = f"SELECT * FROM {_PAIRS} ORDER BY 1, 2"
+    batches = db.batches(sql)
     try:
-        for batch in db.batches(sql):
+        for batch in batches:
             collected.add(batch)
     finally:
+        getattr(batches, "close", lambda: None)()  # (DuckDB's fetching thread stopped first)
         if plan.parts > 1:
             db.execute(f"DROP TABLE {_PAIRS}")
     return collected
