@@ -65,6 +65,19 @@ def test_worked_example_exact_values():
     np.testing.assert_allclose(p, [1.04 / 6 * 0.1 / 3, 0.008 * 0.05, 0.304 * 0.22], atol=1e-15)
 
 
+def test_eb_rate_is_the_seed_formula_bit_for_bit(rng):
+    """``eb_rate`` computes in place: the same bits as ``(k + alpha * p0) / (n + alpha)``
+    written out, broadcasting a scalar prior, and a scalar for scalars."""
+    k = rng.integers(0, 9, 1000)
+    n = k + rng.integers(0, 9, 1000)
+    p0 = rng.random(1000)
+    want = (k.astype(float) + 2.0 * p0) / (n.astype(float) + 2.0)
+    np.testing.assert_array_equal(eb_rate(k, n, p0, 2.0), want)
+    np.testing.assert_array_equal(eb_rate(k, n, 0.02, 2.0), (k + 2.0 * 0.02) / (n + 2.0))
+    one = eb_rate(1, 4, 0.02, 2.0)
+    assert np.ndim(one) == 0 and one == (1 + 2.0 * 0.02) / (4 + 2.0)
+
+
 def test_eb_is_hierarchical_special_case_kappa_2(rng):
     """Seed §4 = posterior mean with kappa = 2, mu = p0: equal to 1e-12 on many pairs."""
     n = 5000
