@@ -378,6 +378,7 @@ def _ahead(items, depth: int = 4):
     box: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
     end = object()
+    failure: list[BaseException] = []
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -393,20 +394,17 @@ def _ahead(items, depth: int = 4):
             for item in items:
                 if not put(item):
                     return
-            put((end, None))
         except BaseException as exc:  # noqa: BLE001 (handed to the caller)
-            put((end, exc))
+            failure.append(exc)
+        put(end)
 
     thread = threading.Thread(target=produce, name="bayes-batches", daemon=True)
     thread.start()
     try:
-        while True:
-            item = box.get()
-            if isinstance(item, tuple) and len(item) == 2 and item[0] is end:
-                if item[1] is not None:
-                    raise item[1]
-                return
+        while (item := box.get()) is not end:
             yield item
+        if failure:
+            raise failure[0]
     finally:
         stop.set()
         thread.join()

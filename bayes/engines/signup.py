@@ -370,7 +370,7 @@ class _PairColumns:
         cats = string_index(emails)  # Arrow-backed: no Python string per e-mail
         del emails
         sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
-        code = np.int32 if all(p.dtype == np.int32 for p in self.parts["code"]) else np.int64
+        code = np.result_type(np.int32, *self.parts["code"])  # (int64 past 2**31 e-mails)
         return pd.DataFrame(  # (copy=False: the columns are not stacked into 2-D blocks)
             {
                 "email": sorted_categorical(cat("code", code), cats),
@@ -414,25 +414,26 @@ def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:
     """Run the counting query (partition by partition into a temporary table when
     ``plan.parts > 1``, then sorted once) and collect the pair table."""
     collected = _PairColumns()
-    if plan.parts == 1:
-        sql = _pairs_sql(d, plan, **flags) + "\n    ORDER BY 1, 2"
-    else:
-        for k in range(plan.parts):
-            body = _pairs_sql(d, _Plan(plan.fast, k, plan.parts), **flags)
-            db.execute(
-                f"CREATE TEMP TABLE {_PAIRS} AS {body}"
-                if k == 0
-                else f"INSERT INTO {_PAIRS} {body}"
-            )
-        sql = f"SELECT * FROM {_PAIRS} ORDER BY 1, 2"
-    batches = db.batches(sql)
+    batches = iter(())
     try:
+        if plan.parts == 1:
+            sql = _pairs_sql(d, plan, **flags) + "\n    ORDER BY 1, 2"
+        else:
+            for k in range(plan.parts):
+                body = _pairs_sql(d, _Plan(plan.fast, k, plan.parts), **flags)
+                db.execute(
+                    f"CREATE TEMP TABLE {_PAIRS} AS {body}"
+                    if k == 0
+                    else f"INSERT INTO {_PAIRS} {body}"
+                )
+            sql = f"SELECT * FROM {_PAIRS} ORDER BY 1, 2"
+        batches = db.batches(sql)
         for batch in batches:
             collected.add(batch)
     finally:
         getattr(batches, "close", lambda: None)()  # (DuckDB's fetching thread stopped first)
         if plan.parts > 1:
-            db.execute(f"DROP TABLE {_PAIRS}")
+            db.execute(f"DROP TABLE IF EXISTS {_PAIRS}")
     return collected
 
 
