@@ -1131,6 +1131,29 @@ def test_duckdb_size_settings_in_bytes():
         _bytes("lots")
 
 
+def test_duckdb_reuses_its_blocks_up_to_the_memory_limit():
+    """``reuse_blocks`` backs the buffer blocks with memory taken once, as large as the memory
+    limit (to DuckDB's block size; DuckDB shows both settings rounded), also after queries
+    have run; the connection still counts; a connection that does not ask keeps none."""
+    from bayes.engines.backends import DuckDB, _bytes
+
+    def reused(db):
+        return _bytes(
+            db.con.execute("SELECT current_setting('block_allocator_memory')").fetchall()[0][0]
+        )
+
+    with DuckDB(memory_limit="1GB", threads=1) as db:
+        assert reused(db) == 0
+        assert db.arrow("SELECT count(*) AS n FROM range(1000)").column("n")[0].as_py() == 1000
+        db.reuse_blocks()
+        limit = db.memory_limit_bytes()
+        assert 0 <= limit - reused(db) < 2**20 and abs(limit - 1e9) < 2**21
+        assert db.arrow("SELECT count(*) AS n FROM range(1000000)").column("n")[0].as_py() == 10**6
+    with DuckDB() as db:  # no limit given: DuckDB's default (a share of the machine's memory)
+        db.reuse_blocks()
+        assert 0 <= db.memory_limit_bytes() - reused(db) < 0.11 * 2**30  # (shown to 0.1 GiB)
+
+
 def test_batches_fetched_ahead_keep_order_errors_and_stop():
     """``DuckDB.batches`` fetches ahead on a thread: the batches come in order, a failure of
     the producer reaches the caller, and a caller that stops early stops the thread."""
