@@ -26,6 +26,7 @@ from models.storage import atomic_path, write_netcdf
 
 __all__ = [
     "Column",
+    "DirectFile",
     "InputError",
     "atomic_path",
     "data_hash",
@@ -306,6 +307,93 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+class DirectFile:
+    """A new file written around the page cache (``O_DIRECT``), for large outputs written once:
+    the bytes go through an aligned staging buffer straight to the disk, so the kernel does
+    not copy them into fresh page-cache pages — on this project's VMs that copy costs ~3.7 s
+    of CPU for a 1.7 GB audience file, against ~1 s directly (docs/engines.md, ninth round)
+    — and the page cache keeps what it held (the events just read). The unaligned tail is
+    written through the cache; a file system that refuses direct I/O (or a system without
+    ``O_DIRECT``) gets ordinary writes. Same bytes either way. Use as a context manager;
+    :meth:`write` takes any bytes-like object."""
+
+    ALIGN = 4096  # the largest logical block size of common disks: every alignment rule met
+
+    def __init__(self, path: str | os.PathLike, *, stage_bytes: int = 8 << 20):
+        import mmap
+
+        flag = getattr(os, "O_DIRECT", 0)
+        base = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        self.fd = -1
+        if flag:
+            try:
+                self.fd = os.open(path, base | flag, 0o666)
+            except OSError:  # (EINVAL: the file system has no direct I/O)
+                flag = 0
+        if self.fd < 0:
+            self.fd = os.open(path, base, 0o666)
+        self.direct = bool(flag)
+        stage_bytes = max(self.ALIGN, stage_bytes - stage_bytes % self.ALIGN)
+        self._stage = mmap.mmap(-1, stage_bytes)  # (page-aligned anonymous memory)
+        self._view = memoryview(self._stage)
+        self._fill = 0
+
+    def write(self, data) -> None:
+        data = memoryview(data).cast("B")
+        while len(data):
+            n = min(len(data), len(self._view) - self._fill)
+            self._view[self._fill : self._fill + n] = data[:n]
+            self._fill += n
+            data = data[n:]
+            if self._fill == len(self._view):
+                self._write_all(self._view)
+                self._fill = 0
+
+    def _write_all(self, view: memoryview) -> None:
+        while len(view):
+            try:
+                n = os.write(self.fd, view)
+            except OSError as exc:
+                import errno
+
+                if not (self.direct and exc.errno == errno.EINVAL):
+                    raise
+                self._stop_direct()  # refused at the first write: ordinary writes from here
+                continue
+            view = view[n:]
+
+    def _stop_direct(self) -> None:
+        import fcntl
+
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+        self.direct = False
+
+    def close(self, *, discard: bool = False) -> None:
+        """Write what is staged (unless ``discard``: after a failure) and close the file."""
+        if self.fd < 0:
+            return
+        try:
+            aligned = self._fill - self._fill % self.ALIGN
+            if not discard:
+                self._write_all(self._view[:aligned])
+            if self._fill > aligned and not discard:  # the tail, under a block: cached
+                if self.direct:
+                    self._stop_direct()
+                self._write_all(self._view[aligned : self._fill])
+        finally:
+            self._view.release()
+            self._stage.close()
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.close(discard=exc_type is not None)
+        return False
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:

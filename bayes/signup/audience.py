@@ -481,7 +481,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def _write_csv_parallel(table, path, *, rows: int = 1 << 19) -> None:
+def _write_csv_parallel(table, path, *, rows: int = 1 << 19, direct: bool | None = None) -> None:
     """PyArrow's CSV of ``table``, encoded block by block on a few threads and written in
     order: the same bytes as one ``write_csv`` call of the decoded table, with the memory of
     a few blocks.
@@ -491,7 +491,8 @@ def _write_csv_parallel(table, path, *, rows: int = 1 << 19) -> None:
     floats are formatted once per distinct value and gathered, as are the quoted strings of
     a categorical column (once per category). The cells are Arrow's own (its cast to text,
     its quoting), joined into lines; a column of another type sends its block through
-    ``write_csv`` itself (:func:`_csv_lines` returns None)."""
+    ``write_csv`` itself (:func:`_csv_lines` returns None). A file of a million rows or
+    more (``direct=None``) is written around the page cache (:class:`bayes.io.DirectFile`)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -519,9 +520,13 @@ def _write_csv_parallel(table, path, *, rows: int = 1 << 19) -> None:
         pacsv.write_csv(part, sink, write_options=pacsv.WriteOptions(include_header=header))
         return sink.getvalue()
 
+    from bayes.io import DirectFile
+
     workers = _threads()
     starts = range(0, max(table.num_rows, 1), rows)
-    with ThreadPoolExecutor(max_workers=workers) as pool, open(path, "wb") as out:
+    direct = table.num_rows >= 1 << 20 if direct is None else direct
+    sink = DirectFile(path) if direct else open(path, "wb")
+    with ThreadPoolExecutor(max_workers=workers) as pool, sink as out:
         books = {}  # a categorical column's cells, once per category (in slices, in parallel)
         for i, c in enumerate(table.columns):
             if pa.types.is_dictionary(c.type) and c.num_chunks == 1:
