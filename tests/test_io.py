@@ -6,6 +6,7 @@ import pytest
 
 from bayes.io import (
     Column,
+    DirectFile,
     InputError,
     atomic_path,
     data_hash,
@@ -101,3 +102,103 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
     write_json({"x": np.float64(1.5), "n": np.int64(2), "nan": float("nan")}, target)
     assert json.loads(target.read_text()) == {"x": 1.5, "n": 2, "nan": None}
+
+
+def _pieces(rng, sizes):
+    return [rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes]
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [],  # an empty file
+        [100],  # under one block: only the tail
+        [4096],  # exactly one block
+        [8192, 8192],  # exactly the staging buffer, twice
+        [5000, 3, 12000, 1, 8191, 40000],  # blocks and a tail across many writes
+        [100_000],  # one write larger than the staging buffer
+    ],
+)
+def test_direct_file_writes_the_bytes_given(tmp_path, sizes):
+    """Whatever the sizes of the writes against the block and the staging buffer (8 KiB
+    here), the file holds exactly the bytes written, in order, and the whole buffers went
+    out the way the file was opened."""
+    rng = np.random.default_rng(len(sizes))
+    pieces = _pieces(rng, sizes)
+    path = tmp_path / "out.bin"
+    with DirectFile(path, stage_bytes=8192) as f:
+        direct = f.direct
+        for p in pieces:
+            f.write(p)
+        if sum(sizes) >= 8192:
+            assert f.direct == direct  # (the full buffers were written the same way)
+    assert path.read_bytes() == b"".join(pieces)
+
+
+def test_direct_file_falls_back_to_ordinary_writes(tmp_path, monkeypatch):
+    """A file system that refuses ``O_DIRECT`` — at ``open`` or at the first write (EINVAL)
+    — gets ordinary writes and the same bytes; other write errors are raised."""
+    import errno
+    import os
+
+    if not hasattr(os, "O_DIRECT"):
+        pytest.skip("no O_DIRECT on this system")
+    rng = np.random.default_rng(7)
+    pieces = _pieces(rng, [20000, 333, 9000])
+    real_open, real_write = os.open, os.write
+
+    def refuse_open(path, flags, *args):
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "no direct I/O here")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse_open)
+    with DirectFile(tmp_path / "a.bin", stage_bytes=8192) as f:
+        assert not f.direct
+        for p in pieces:
+            f.write(p)
+    assert (tmp_path / "a.bin").read_bytes() == b"".join(pieces)
+    monkeypatch.setattr(os, "open", real_open)
+
+    refused = []
+
+    def refuse_first_direct_write(fd, data):
+        import fcntl
+
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT and not refused:
+            refused.append(len(data))
+            raise OSError(errno.EINVAL, "no direct I/O here")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", refuse_first_direct_write)
+    with DirectFile(tmp_path / "b.bin", stage_bytes=8192) as f:
+        assert f.direct
+        for p in pieces:
+            f.write(p)
+        assert not f.direct and refused == [8192]
+    assert (tmp_path / "b.bin").read_bytes() == b"".join(pieces)
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        with DirectFile(tmp_path / "c.bin", stage_bytes=8192) as f:
+            f.write(pieces[0])
+
+
+def test_direct_file_after_a_failure_writes_nothing_more(tmp_path):
+    """Leaving the block on an error does not write what is still staged (the caller's
+    atomic_path then removes the file)."""
+    path = tmp_path / "x.bin"
+    with pytest.raises(RuntimeError, match="boom"):
+        with DirectFile(path, stage_bytes=8192) as f:
+            f.write(b"a" * 10000)  # one full buffer written, 1808 bytes staged
+            raise RuntimeError("boom")
+    assert path.read_bytes() == b"a" * 8192
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "y.bin") as tmp:
+            with DirectFile(tmp) as f:
+                f.write(b"b" * 5000)
+                raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]
