@@ -36,6 +36,7 @@ __all__ = [
     "active_engine",
     "add_engine_flags",
     "count_signups",
+    "no_huge_page_stalls",
     "resolve_engine",
     "retention_matrix",
     "rfm_summary",
@@ -120,6 +121,64 @@ def duckdb_settings() -> dict:
     if os.environ.get("BAYES_DUCKDB_THREADS"):
         out["threads"] = int(os.environ["BAYES_DUCKDB_THREADS"])
     return out
+
+
+# ----------------------------------------------------------------------------- memory
+
+_THP = "/sys/kernel/mm/transparent_hugepage"
+
+
+def _thp_setting(name: str) -> str | None:
+    """The selected value of a transparent-huge-page setting (``[madvise]`` in the file), or
+    None off Linux."""
+    try:
+        text = open(f"{_THP}/{name}", encoding="ascii").read()
+    except OSError:
+        return None
+    start, end = text.find("["), text.find("]")
+    return text[start + 1 : end] if 0 <= start < end else None
+
+
+def huge_page_advice_stalls() -> bool:
+    """Whether numpy's huge-page advice (``madvise(MADV_HUGEPAGE)`` on every array of 4 MB or
+    more) can stall this machine: transparent huge pages are on and the kernel backs an
+    advised region by compacting memory *synchronously* when no huge page is free (``defrag``
+    = ``madvise``, ``defer+madvise`` or ``always``; the default of most distributions).
+    numpy/numpy#31590 describes the stall; Go's runtime stopped giving this advice for it."""
+    return _thp_setting("enabled") in ("always", "madvise") and _thp_setting("defrag") in (
+        "always",
+        "madvise",
+        "defer+madvise",
+    )
+
+
+@contextlib.contextmanager
+def no_huge_page_stalls() -> Iterator[None]:
+    """numpy's huge-page advice off inside the block, where :func:`huge_page_advice_stalls`.
+
+    For the Python stages that follow a large aggregation (the 17M-pair frame, the scores,
+    the rules at 100M events): DuckDB has just handed back its memory, the kernel has few
+    free huge pages, and each new large array waited for a compaction — 8.8 against 5.7 s
+    for those stages on this project's VMs (docs/engines.md, ninth round). The arrays get
+    ordinary pages instead; nothing else changes. Left alone when ``NUMPY_MADVISE_HUGEPAGE``
+    is set (the user's choice) or numpy has no switch; the previous setting is restored."""
+    switch = None
+    if "NUMPY_MADVISE_HUGEPAGE" not in os.environ and huge_page_advice_stalls():
+        try:
+            from numpy._core.multiarray import _set_madvise_hugepage as switch
+        except ImportError:  # numpy 1.x
+            try:
+                from numpy.core.multiarray import _set_madvise_hugepage as switch
+            except ImportError:
+                switch = None
+    if switch is None:
+        yield
+        return
+    previous = switch(False)
+    try:
+        yield
+    finally:
+        switch(previous)
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayes.engines import EngineSpec, resolve_engine
+from bayes.engines import EngineSpec, no_huge_page_stalls, resolve_engine
 from bayes.engines.backends import Source, connect, source_of
 from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
@@ -499,7 +499,7 @@ def count_signups(
                 validate(db, d, ev, _EVENT_CHECKS)
                 raise AssertionError("the counting query flagged rows that no check names")
             validate(db, d, su, _SIGNUP_CHECKS)
-    with stages("frame"):
+    with stages("frame"), no_huge_page_stalls():
         pairs = collected.frame(camp.topics)
         as_of_us, n_unique = collected.max_us, collected.n_unique
         del collected

@@ -403,7 +403,7 @@ def score(
     active aggregation engine (:func:`bayes.engines.count_signups`). Impossible counts are
     refused (:func:`refuse_impossible_counts`). ``source`` is the data source a hierarchical
     fit records (default: the events path as given)."""
-    from bayes.engines import count_signups
+    from bayes.engines import count_signups, no_huge_page_stalls
     from bayes.signup.data import load_inputs
 
     rules = rules or AudienceRules()
@@ -412,7 +412,7 @@ def score(
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
     stages = counts.stages if counts.stages is not None else Stages()
-    with stages("score"):
+    with stages("score"), no_huge_page_stalls():
         scored, model = score_pairs(
             pairs,
             priors,
@@ -424,7 +424,7 @@ def score(
             source=source or counts.sources.get("events"),
         )
     timings["score"] = stages.wall["score"]
-    with stages("rules"):
+    with stages("rules"), no_huge_page_stalls():
         audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
         expected = expected_signups(audience, model, prob=prob)
     timings["rules"] = stages.wall["rules"]
