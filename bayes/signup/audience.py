@@ -256,18 +256,24 @@ def _threads() -> int:
 
 
 def _take_rows(df: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """``df.iloc[rows]`` renumbered from 0, gathered column by column: pandas' take of a
-    frame gathers its 2-D blocks (three int64 and three bool columns of a scored table) at
-    about half the speed of one column at a time (5.0 against 2.3 s for 15.75M of 17.3M
-    rows), and ``reset_index`` would copy the result once more. Same values, dtypes and
-    column order; the columns stay separate blocks."""
-    columns = {}
-    for name in df.columns:
+    """``df.iloc[rows]`` renumbered from 0, gathered column by column on a few threads:
+    pandas' take of a frame gathers its 2-D blocks (three int64 and three bool columns of a
+    scored table) at about half the speed of one column at a time (5.0 against 2.3 s for
+    15.75M of 17.3M rows), numpy's take leaves the GIL (two threads: 2.3 → 1.25 s, with
+    ordinary pages — under huge pages the new arrays' faults serialised), and
+    ``reset_index`` would copy the result once more. Same values, dtypes and column order;
+    the columns stay separate blocks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def take(name):
         values = df[name].array
         if isinstance(values, pd.arrays.NumpyExtensionArray):
-            columns[name] = np.take(values.to_numpy(), rows)
-        else:  # categorical, zoned datetime…: their own take
-            columns[name] = values.take(rows)
+            return np.take(values.to_numpy(), rows)
+        return values.take(rows)  # categorical, zoned datetime…: their own take
+
+    names = list(df.columns)
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        columns = dict(zip(names, pool.map(take, names), strict=True))
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)), copy=False)
 
 
