@@ -99,10 +99,11 @@ def topic_priors(pairs: pd.DataFrame, *, clamp: tuple[float, float] = PRIOR_CLAM
     topic = pairs["topic"]
     cats = topic.cat.categories if hasattr(topic, "cat") else pd.Index(pd.unique(topic))
     t = topic.cat.codes.to_numpy() if hasattr(topic, "cat") else cats.get_indexer(topic)
+    t = t.astype(np.intp, copy=False)  # (bincount would widen 8-bit codes on every call)
     n_t = len(cats)
-    sends = np.bincount(t, weights=pairs["sends"].to_numpy(float), minlength=n_t)
-    clicks = np.bincount(t, weights=pairs["clicks"].to_numpy(float), minlength=n_t)
-    signups = np.bincount(t, weights=pairs["signed_up"].to_numpy(float), minlength=n_t)
+    sends = np.bincount(t, weights=pairs["sends"].to_numpy(), minlength=n_t)
+    clicks = np.bincount(t, weights=pairs["clicks"].to_numpy(), minlength=n_t)
+    signups = np.bincount(t, weights=pairs["signed_up"].to_numpy(), minlength=n_t)
     lo, hi = clamp
     with np.errstate(divide="ignore", invalid="ignore"):
         p0c = np.where(sends > 0, clicks / np.maximum(sends, 1), 0.0)
