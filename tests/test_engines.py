@@ -1191,3 +1191,65 @@ def test_batches_fetched_ahead_keep_order_errors_and_stop():
     it.close()
     assert not any(t.name == "bayes-batches" for t in threading.enumerate())
     assert len(fetched) <= 3 + 2 + 2  # what was taken, the queue, one in hand (and no more)
+
+
+def test_huge_page_advice_off_only_where_it_stalls(tmp_path, monkeypatch):
+    """numpy's huge-page advice is turned off inside the block exactly when the kernel would
+    compact memory synchronously for it (THP on, ``defrag`` madvise/defer+madvise/always),
+    restored afterwards (also after an error), and left alone when the user has set
+    ``NUMPY_MADVISE_HUGEPAGE`` or off Linux."""
+    import bayes.engines as engines
+
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage as switch
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _set_madvise_hugepage as switch
+
+    def advice():  # numpy's current setting, read by setting it back
+        value = switch(True)
+        switch(value)
+        return value
+
+    def kernel(enabled, defrag):
+        folder = tmp_path / f"{enabled}-{defrag}"
+        folder.mkdir(exist_ok=True)
+        (folder / "enabled").write_text(
+            " ".join(f"[{v}]" if v == enabled else v for v in ("always", "madvise", "never"))
+        )
+        choices = ("always", "defer", "defer+madvise", "madvise", "never")
+        (folder / "defrag").write_text(
+            " ".join(f"[{v}]" if v == defrag else v for v in choices) + "\n"
+        )
+        monkeypatch.setattr(engines, "_THP", str(folder))
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    before = switch(True)
+    try:
+        for enabled, defrag, stalls in [
+            ("madvise", "madvise", True),
+            ("always", "defer+madvise", True),
+            ("madvise", "always", True),
+            ("madvise", "defer", False),
+            ("always", "never", False),
+            ("never", "madvise", False),
+        ]:
+            kernel(enabled, defrag)
+            assert engines.huge_page_advice_stalls() is stalls, (enabled, defrag)
+            with engines.no_huge_page_stalls():
+                assert advice() is (not stalls)
+            assert advice() is True
+        kernel("madvise", "madvise")
+        with pytest.raises(RuntimeError), engines.no_huge_page_stalls():
+            assert advice() is False
+            raise RuntimeError("boom")
+        assert advice() is True
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")  # the user decides
+        with engines.no_huge_page_stalls():
+            assert advice() is True
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        monkeypatch.setattr(engines, "_THP", str(tmp_path / "absent"))  # not Linux
+        assert engines.huge_page_advice_stalls() is False
+        with engines.no_huge_page_stalls():
+            assert advice() is True
+    finally:
+        switch(before)
