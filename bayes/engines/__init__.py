@@ -158,7 +158,7 @@ def no_huge_page_stalls() -> Iterator[None]:
 
     For the Python stages that follow a large aggregation (the 17M-pair frame, the scores,
     the rules at 100M events): DuckDB has just handed back its memory, the kernel has few
-    free huge pages, and each new large array waited for a compaction — 8.8 against 5.7 s
+    free huge pages, and each new large array waited for a compaction — 8.8 against 5.8 s
     for those stages on this project's VMs (docs/engines.md, ninth round). The arrays get
     ordinary pages instead; nothing else changes. Left alone when ``NUMPY_MADVISE_HUGEPAGE``
     is set (the user's choice) or numpy has no switch; the previous setting is restored."""
