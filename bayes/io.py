@@ -10,6 +10,7 @@ Two rules hold everywhere:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -336,7 +337,11 @@ class DirectFile:
             self.fd = os.open(path, base, 0o666)
         self.direct = bool(flag)
         stage_bytes = max(self.ALIGN, stage_bytes - stage_bytes % self.ALIGN)
-        self._stage = mmap.mmap(-1, stage_bytes)  # (page-aligned anonymous memory)
+        try:
+            self._stage = mmap.mmap(-1, stage_bytes)  # (page-aligned anonymous memory)
+        except BaseException:
+            os.close(self.fd)
+            raise
         self._view = memoryview(self._stage)
         self._fill = 0
 
@@ -356,8 +361,6 @@ class DirectFile:
             try:
                 n = os.write(self.fd, view)
             except OSError as exc:
-                import errno
-
                 if not (self.direct and exc.errno == errno.EINVAL):
                     raise
                 self._stop_direct()  # refused at the first write: ordinary writes from here
@@ -375,13 +378,13 @@ class DirectFile:
         if self.fd < 0:
             return
         try:
-            aligned = self._fill - self._fill % self.ALIGN
             if not discard:
+                aligned = self._fill - self._fill % self.ALIGN
                 self._write_all(self._view[:aligned])
-            if self._fill > aligned and not discard:  # the tail, under a block: cached
-                if self.direct:
-                    self._stop_direct()
-                self._write_all(self._view[aligned : self._fill])
+                if self._fill > aligned:  # the tail, under a block: through the cache
+                    if self.direct:
+                        self._stop_direct()
+                    self._write_all(self._view[aligned : self._fill])
         finally:
             self._view.release()
             self._stage.close()

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -132,11 +133,23 @@ def _thp_setting(name: str) -> str | None:
     """The selected value of a transparent-huge-page setting (``[madvise]`` in the file), or
     None off Linux."""
     try:
-        text = open(f"{_THP}/{name}", encoding="ascii").read()
+        text = Path(_THP, name).read_text(encoding="ascii")
     except OSError:
         return None
     start, end = text.find("["), text.find("]")
     return text[start + 1 : end] if 0 <= start < end else None
+
+
+def _numpy_huge_page_switch():
+    """numpy's ``_set_madvise_hugepage`` (numpy 2, then 1.x), or None."""
+    import importlib
+
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            return importlib.import_module(module)._set_madvise_hugepage
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 def huge_page_advice_stalls() -> bool:
@@ -162,15 +175,8 @@ def no_huge_page_stalls() -> Iterator[None]:
     for those stages on this project's VMs (docs/engines.md, ninth round). The arrays get
     ordinary pages instead; nothing else changes. Left alone when ``NUMPY_MADVISE_HUGEPAGE``
     is set (the user's choice) or numpy has no switch; the previous setting is restored."""
-    switch = None
-    if "NUMPY_MADVISE_HUGEPAGE" not in os.environ and huge_page_advice_stalls():
-        try:
-            from numpy._core.multiarray import _set_madvise_hugepage as switch
-        except ImportError:  # numpy 1.x
-            try:
-                from numpy.core.multiarray import _set_madvise_hugepage as switch
-            except ImportError:
-                switch = None
+    wanted = "NUMPY_MADVISE_HUGEPAGE" not in os.environ and huge_page_advice_stalls()
+    switch = _numpy_huge_page_switch() if wanted else None
     if switch is None:
         yield
         return

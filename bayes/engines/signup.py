@@ -420,16 +420,7 @@ def _partitions(db, n_rows: int, n_topics: int) -> int:
 
 
 #: the pair columns the frame is made of; the rest of a pair row is only summed up
-_FRAME_COLUMNS = (
-    "email",
-    "topic_idx",
-    "sends",
-    "clicks",
-    "signup_event",
-    "signup_table",
-    "opted_out",
-    "last_open_us",
-)
+_FRAME_COLUMNS = ("email", *_PairColumns._INTS, *_PairColumns._BOOLS, "last_open_us")
 
 
 def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:

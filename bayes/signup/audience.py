@@ -418,22 +418,22 @@ def score(
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
     stages = counts.stages if counts.stages is not None else Stages()
-    with stages("score"), no_huge_page_stalls():
-        scored, model = score_pairs(
-            pairs,
-            priors,
-            method=method,
-            alpha_c=alpha_c,
-            alpha_sc=alpha_sc,
-            model=model,
-            prob=prob,
-            source=source or counts.sources.get("events"),
-        )
-    timings["score"] = stages.wall["score"]
-    with stages("rules"), no_huge_page_stalls():
-        audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
-        expected = expected_signups(audience, model, prob=prob)
-    timings["rules"] = stages.wall["rules"]
+    with no_huge_page_stalls():
+        with stages("score"):
+            scored, model = score_pairs(
+                pairs,
+                priors,
+                method=method,
+                alpha_c=alpha_c,
+                alpha_sc=alpha_sc,
+                model=model,
+                prob=prob,
+                source=source or counts.sources.get("events"),
+            )
+        with stages("rules"):
+            audience, funnel = apply_rules(scored, rules, as_of=counts.as_of)
+            expected = expected_signups(audience, model, prob=prob)
+    timings["score"], timings["rules"] = stages.wall["score"], stages.wall["rules"]
     info = {
         "n_events": counts.n_events,
         "n_unique_events": counts.n_unique_events,
