@@ -1122,6 +1122,24 @@ def test_fast_trim_and_topic_partitions_equal_pandas(inputs, monkeypatch):
         assert engine_signup._partitions(db, int(limit), 4) == 4  # at most one per topic
 
 
+def test_pair_columns_name_the_counting_query_in_order(inputs):
+    """The pair table's sort spells every column of the counting query by position
+    (:func:`bayes.engines.signup._by_email_topic`): its column list is the query's."""
+    import bayes.engines.signup as es
+
+    files = [inputs["parquet"][n] for n in ("events", "campaigns", "signups")]
+    with es.connect(es.resolve_engine("duckdb")) as db:
+        es._register(db, files[0], files[2])
+        es._register_topics(db, es._read_campaigns(db, files[1]))
+        sql = es._pairs_sql(es.DIALECTS["duckdb"]) + es._by_email_topic(len(es._PAIR_COLUMNS))
+        got = db.arrow(sql)
+    assert tuple(got.column_names) == es._PAIR_COLUMNS
+    assert set(es._FRAME_COLUMNS) <= set(es._PAIR_COLUMNS)
+    keys = got.select(["email", "topic_idx"]).to_pandas()
+    assert not keys.duplicated().any()  # (so the columns after the first two never decide)
+    assert keys.equals(keys.sort_values(["email", "topic_idx"], ignore_index=True))
+
+
 def test_duckdb_size_settings_in_bytes():
     from bayes.engines.backends import _bytes
 

@@ -346,16 +346,16 @@ class _PairColumns:
         self.emails.append(email.filter(pa.array(new)).cast(pa.large_string()))
         self.previous = email[n - 1].as_py()
         for c in self._INTS:  # INT (a NULL topic is a bad input, refused before the frame)
-            self.parts[c].append(batch.column(c).fill_null(-1).to_numpy())
+            self.parts[c].append(_copied(batch.column(c), -1))
         for c in self._BOOLS:
-            self.parts[c].append(
-                np.asarray(batch.column(c).fill_null(False).to_numpy(zero_copy_only=False), bool)
-            )
+            self.parts[c].append(_copied(batch.column(c), False))
         last = batch.column("last_open_us").cast(pa.int64())
-        seen = np.asarray(last.is_valid().to_numpy(zero_copy_only=False), bool)
-        self.parts["last"].append(
-            np.where(seen, last.fill_null(0).to_numpy() * 1000, np.iinfo(np.int64).min)
-        )
+        ns = _copied(last, 0) * 1000
+        if last.null_count:
+            ns[np.asarray(last.is_null().to_numpy(zero_copy_only=False), bool)] = np.iinfo(
+                np.int64
+            ).min
+        self.parts["last"].append(ns)
 
     def add_totals(self, *, bad, edge_space, n_unique, max_us) -> None:
         """Fold in the table-wide figures of some pairs (None: no pairs)."""
@@ -398,6 +398,18 @@ class _PairColumns:
         )
 
 
+def _copied(column, fill) -> np.ndarray:
+    """A batch's column as a numpy array of its own (a view would keep the whole batch alive),
+    NULLs as ``fill``; Arrow's ``fill_null`` only where there is a NULL (it copies the column
+    even when there is none: ~0.7 s of the 17.3M pairs' stream at 100M events)."""
+    import pyarrow as pa
+
+    if column.null_count:
+        column = column.fill_null(fill)
+    values = column.to_numpy(zero_copy_only=False)
+    return values if pa.types.is_boolean(column.type) else values.copy()  # (bits: unpacked anew)
+
+
 #: the DuckDB memory the message table takes per event (~0.69 messages of ~90 bytes each in
 #: the generated logs): beyond 3/4 of the memory limit the events are counted topic by topic
 _MESSAGE_BYTES_PER_EVENT = 62
@@ -419,6 +431,19 @@ def _partitions(db, n_rows: int, n_topics: int) -> int:
     return int(max(1, min(n_topics, np.ceil(need))))
 
 
+def _by_email_topic(n_columns: int) -> str:
+    """The pair table's order, e-mail then topic (its first two columns), spelled with every
+    column by position: a pair ``(email, topic)`` is one row, so the columns after the first
+    two never decide, but DuckDB sorts key columns faster than it carries other columns along
+    (17.3M pairs at 100M events: 4.6 → 3.8 s sorted and streamed)."""
+    return "\n    ORDER BY " + ", ".join(str(i) for i in range(1, n_columns + 1))
+
+
+#: the counting query's columns (:func:`_pairs_sql`), in its order
+_PAIR_COLUMNS = (
+    *("email", "topic_idx", "sends", "clicks", "signup_event", "signup_table", "opted_out"),
+    *("last_open_us", "n_unique", "max_us", "bad", "edge_space"),
+)
 #: the pair columns the frame is made of; the rest of a pair row is only summed up
 _FRAME_COLUMNS = ("email", *_PairColumns._INTS, *_PairColumns._BOOLS, "last_open_us")
 
@@ -433,7 +458,7 @@ def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:
     batches = iter(())
     try:
         if plan.parts == 1:
-            sql = _pairs_sql(d, plan, **flags) + "\n    ORDER BY 1, 2"
+            sql = _pairs_sql(d, plan, **flags) + _by_email_topic(len(_PAIR_COLUMNS))
         else:
             for k in range(plan.parts):
                 body = _pairs_sql(d, _Plan(plan.fast, k, plan.parts), **flags)
@@ -447,7 +472,8 @@ def _collect(db, d: Dialect, plan: _Plan, **flags) -> _PairColumns:
                 f"sum(n_unique) AS n_unique, max(max_us) AS max_us FROM {_PAIRS}"
             ).to_pylist()[0]
             collected.add_totals(**totals)
-            sql = f"SELECT {', '.join(_FRAME_COLUMNS)} FROM {_PAIRS} ORDER BY 1, 2"
+            sql = f"SELECT {', '.join(_FRAME_COLUMNS)} FROM {_PAIRS}"
+            sql += _by_email_topic(len(_FRAME_COLUMNS))
         batches = db.batches(sql)
         for batch in batches:
             collected.add(batch)
