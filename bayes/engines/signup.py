@@ -340,8 +340,9 @@ class _PairColumns:
         if n > 1:
             change = pc.not_equal(email.slice(1), email.slice(0, n - 1))
             new[1:] = np.asarray(change.to_numpy(zero_copy_only=False), bool)
-        code = np.cumsum(new, dtype=np.int64) + (self.n_codes - 1)
-        self.parts["code"].append(code.astype(np.int32) if self.n_codes + n < 2**31 else code)
+        code = np.cumsum(new, dtype=np.int32 if self.n_codes + n < 2**31 else np.int64)
+        code += self.n_codes - 1
+        self.parts["code"].append(code)
         self.n_codes += int(new.sum())
         self.emails.append(email.filter(pa.array(new)).cast(pa.large_string()))
         self.previous = email[n - 1].as_py()
@@ -349,12 +350,12 @@ class _PairColumns:
             self.parts[c].append(_copied(batch.column(c), -1))
         for c in self._BOOLS:
             self.parts[c].append(_copied(batch.column(c), False))
-        last = batch.column("last_open_us").cast(pa.int64())
-        ns = _copied(last, 0) * 1000
+        last = batch.column("last_open_us")
+        if last.type != pa.int64():
+            last = last.cast(pa.int64())
+        ns = _values(last) * 1000  # (a new array; NaT where NULL)
         if last.null_count:
-            ns[np.asarray(last.is_null().to_numpy(zero_copy_only=False), bool)] = np.iinfo(
-                np.int64
-            ).min
+            ns[~np.asarray(last.is_valid().to_numpy(zero_copy_only=False), bool)] = _NAT
         self.parts["last"].append(ns)
 
     def add_totals(self, *, bad, edge_space, n_unique, max_us) -> None:
@@ -396,6 +397,17 @@ class _PairColumns:
             },
             copy=False,
         )
+
+
+#: pandas' missing time (``NaT``) as nanoseconds
+_NAT = np.iinfo(np.int64).min
+
+
+def _values(column) -> np.ndarray:
+    """A view of a fixed-width Arrow column's values (those under a NULL are undefined)."""
+    dtype = np.dtype(column.type.to_pandas_dtype())
+    data = column.buffers()[1]
+    return np.frombuffer(data, dtype, len(column), column.offset * dtype.itemsize)
 
 
 def _copied(column, fill) -> np.ndarray:
