@@ -367,33 +367,46 @@ class _PairColumns:
             self.max_us = max_us if self.max_us is None else max(self.max_us, max_us)
 
     def frame(self, topics: pd.Index) -> pd.DataFrame:
-        """The reference's frame: categorical e-mail (sorted Arrow-backed categories) and topic, int64
-        counts, UTC ``last_open_ts``."""
+        """The reference's frame: categorical e-mail (sorted Arrow-backed categories) and
+        topic, int64 counts, UTC ``last_open_ts``. The batches' columns are joined on two
+        threads, the e-mails' text beside the numbers (Arrow's and numpy's copies leave the
+        GIL: 1.1 → 0.7 s at 100M events, most of it the first touch of new pages)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         import pyarrow as pa
 
         def cat(name, dtype):  # (widened as they are joined: one pass, no 32-bit copy)
             parts = self.parts.pop(name)
             return np.concatenate(parts, dtype=dtype) if parts else np.zeros(0, dtype)
 
-        emails = pa.concat_arrays(self.emails) if self.emails else pa.array([], pa.large_string())
-        del self.emails
-        cats = string_index(emails)  # Arrow-backed: no Python string per e-mail
-        del emails
-        sig_ev, sig_tab = cat("signup_event", bool), cat("signup_table", bool)
+        def categories():  # Arrow-backed: no Python string per e-mail
+            emails = self.emails
+            del self.emails
+            return string_index(
+                pa.concat_arrays(emails) if emails else pa.array([], pa.large_string())
+            )
+
         code = np.result_type(np.int32, *self.parts["code"])  # (int64 past 2**31 e-mails)
+        dtypes = {"code": code, "topic_idx": np.int32, "sends": np.int64, "clicks": np.int64}
+        dtypes.update({c: bool for c in self._BOOLS}, last=np.int64)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cats = pool.submit(categories)
+            col = dict(zip(dtypes, pool.map(cat, dtypes, dtypes.values()), strict=True))
+            cats = cats.result()
+        sig_ev, sig_tab = col["signup_event"], col["signup_table"]
         return pd.DataFrame(  # (copy=False: the columns are not stacked into 2-D blocks)
             {
-                "email": sorted_categorical(cat("code", code), cats),
-                "topic": pd.Categorical.from_codes(cat("topic_idx", np.int32), categories=topics),
-                "sends": cat("sends", np.int64),
-                "clicks": cat("clicks", np.int64),
+                "email": sorted_categorical(col["code"], cats),
+                "topic": pd.Categorical.from_codes(col["topic_idx"], categories=topics),
+                "sends": col["sends"],
+                "clicks": col["clicks"],
                 "signed_up": (sig_ev | sig_tab).astype(np.int64),
                 "signup_event": sig_ev,
                 "signup_table": sig_tab,
-                "opted_out": cat("opted_out", bool),
-                "last_open_ts": pd.DatetimeIndex(
-                    cat("last", np.int64).view("datetime64[ns]")
-                ).tz_localize("UTC"),
+                "opted_out": col["opted_out"],
+                "last_open_ts": pd.DatetimeIndex(col["last"].view("datetime64[ns]")).tz_localize(
+                    "UTC"
+                ),
             },
             copy=False,
         )
