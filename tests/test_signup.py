@@ -373,15 +373,20 @@ def test_audience_rows_are_gathered_as_pandas_would():
 
 
 def test_audience_order_is_lexsort_by_topic_then_p():
-    """The threaded per-topic sort is ``np.lexsort((-p, topic))``: ties keep row order, NaN
-    last within a topic, ``-0.0`` ties ``0.0``, a missing topic (-1) first."""
+    """The threaded per-topic sort of the kept rows is ``rows[np.lexsort((-p, topic))]``: ties
+    keep row order, NaN last within a topic, ``-0.0`` ties ``0.0``, a missing topic (-1)
+    first; ranks past 16 bits too."""
     from bayes.signup.audience import _by_topic_then_p
 
     rng = np.random.default_rng(5)
-    for n in (0, 1, 7, 20_000):
+    for n in (0, 1, 7, 20_000, 80_000):
         topic = rng.integers(-1, 6, n).astype(np.int8)
         p = rng.choice([0.1, 0.25, np.nan, -0.0, 0.0, 0.3], n)
-        np.testing.assert_array_equal(_by_topic_then_p(topic, p), np.lexsort((-p, topic)))
+        if n == 80_000:  # more distinct values in a topic than a 16-bit rank holds
+            p = np.where(rng.random(n) < 0.1, np.nan, rng.random(n).round(5))
+        rows = np.sort(rng.choice(3 * n, n, replace=False))  # (the kept rows of a frame)
+        want = rows[np.lexsort((-p, topic))]
+        np.testing.assert_array_equal(_by_topic_then_p(rows, topic, p), want)
 
 
 def test_expected_signups_is_sum_of_members():
