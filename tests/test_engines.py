@@ -1140,6 +1140,39 @@ def test_pair_columns_name_the_counting_query_in_order(inputs):
     assert keys.equals(keys.sort_values(["email", "topic_idx"], ignore_index=True))
 
 
+def test_pair_batches_collected_into_the_frame():
+    """The pair columns collected batch by batch (sliced batches, NULL opens, an e-mail that
+    spans two batches) give the frame of the whole table: codes, counts, flags, NaT."""
+    import bayes.engines.signup as es
+
+    whole = pa.record_batch(
+        {
+            "email": pa.array(["a@x", "a@x", "b@x", "c@x", "c@x", "d@x"]),
+            "topic_idx": pa.array([0, 1, 1, 0, 1, 0], pa.int32()),
+            "sends": pa.array([1, 2, 0, 3, 4, 5], pa.int32()),
+            "clicks": pa.array([0, 1, 0, 2, 0, 1], pa.int32()),
+            "signup_event": pa.array([False, True, False, False, True, False]),
+            "signup_table": pa.array([False, False, True, False, False, False]),
+            "opted_out": pa.array([True, False, False, False, False, True]),
+            "last_open_us": pa.array([None, 5, 7, None, 11, 13], pa.int64()),
+        }
+    )
+    collected = es._PairColumns()
+    for start, length in ((0, 2), (2, 2), (4, 2)):  # (offsets 2 and 4: sliced buffers)
+        collected.add(whole.slice(start, length))
+    frame = collected.frame(pd.Index(["M", "C"], dtype=object))
+    assert list(frame["email"].astype(str)) == ["a@x", "a@x", "b@x", "c@x", "c@x", "d@x"]
+    assert list(frame["email"].cat.codes) == [0, 0, 1, 2, 2, 3]
+    assert list(frame["topic"].astype(str)) == ["M", "C", "C", "M", "C", "M"]
+    assert frame["sends"].dtype == np.int64 and list(frame["sends"]) == [1, 2, 0, 3, 4, 5]
+    assert list(frame["signed_up"]) == [0, 1, 1, 0, 1, 0]
+    assert list(frame["opted_out"]) == [True, False, False, False, False, True]
+    want = pd.to_datetime([None, 5000, 7000, None, 11000, 13000], utc=True)
+    pd.testing.assert_series_equal(
+        frame["last_open_ts"], pd.Series(want, name="last_open_ts"), check_index=False
+    )
+
+
 def test_duckdb_size_settings_in_bytes():
     from bayes.engines.backends import _bytes
 

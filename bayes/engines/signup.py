@@ -420,6 +420,8 @@ def _values(column) -> np.ndarray:
     """A view of a fixed-width Arrow column's values (those under a NULL are undefined)."""
     dtype = np.dtype(column.type.to_pandas_dtype())
     data = column.buffers()[1]
+    if data is None:  # (a producer may leave out the values of a column of NULLs)
+        return np.zeros(len(column), dtype)
     return np.frombuffer(data, dtype, len(column), column.offset * dtype.itemsize)
 
 
