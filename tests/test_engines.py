@@ -1304,3 +1304,36 @@ def test_huge_page_advice_off_only_where_it_stalls(tmp_path, monkeypatch):
             assert advice() is True
     finally:
         switch(before)
+
+
+def test_arrow_pages_kept_uses_jemalloc_inside_and_restores(monkeypatch):
+    """Inside ``arrow_pages_kept`` Arrow allocates from its jemalloc pool (freed pages kept
+    for the next buffers), outside from the pool it had; an error restores it too, and
+    ``ARROW_DEFAULT_MEMORY_POOL`` (the user's choice) leaves the pool alone."""
+    from bayes import engines
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("pyarrow built without jemalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool().backend_name
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        with engines.arrow_pages_kept():
+            assert pa.default_memory_pool().backend_name == "jemalloc"
+            assert pa.array(np.arange(10)).buffers()[1] is not None
+            assert pa.compute.sum(pa.array([1, 2, 3])).as_py() == 6
+        assert pa.default_memory_pool().backend_name == "system"
+        with pytest.raises(RuntimeError), engines.arrow_pages_kept():
+            raise RuntimeError("boom")
+        assert pa.default_memory_pool().backend_name == "system"
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+        with engines.arrow_pages_kept():
+            assert pa.default_memory_pool().backend_name == "system"
+    finally:
+        pa.set_memory_pool(
+            {"jemalloc": pa.jemalloc_memory_pool, "system": pa.system_memory_pool}.get(
+                before, pa.mimalloc_memory_pool
+            )()
+        )

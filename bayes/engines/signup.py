@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayes.engines import EngineSpec, no_huge_page_stalls, resolve_engine
+from bayes.engines import EngineSpec, arrow_pages_kept, no_huge_page_stalls, resolve_engine
 from bayes.engines.backends import Source, connect, source_of
 from bayes.engines.checks import Check, Table, require_columns, validate
 from bayes.engines.sql import DIALECTS, Dialect
@@ -545,6 +545,12 @@ def count_signups(
     spec = resolve_engine(engine, in_memory=in_memory)
     if spec.name == "pandas":
         return _count_pandas(events, campaigns, signups, clamp)
+    with arrow_pages_kept():  # (Arrow's freed pages reused by its next buffers)
+        return _count_sql(spec, events, campaigns, signups, clamp)
+
+
+def _count_sql(spec: EngineSpec, events, campaigns, signups, clamp) -> SignupCounts:
+    """:func:`count_signups` on DuckDB or Spark."""
     d = DIALECTS[spec.name]
     stages = Stages()
     with connect(spec) as db:

@@ -425,7 +425,7 @@ def score(
     active aggregation engine (:func:`bayes.engines.count_signups`). Impossible counts are
     refused (:func:`refuse_impossible_counts`). ``source`` is the data source a hierarchical
     fit records (default: the events path as given)."""
-    from bayes.engines import count_signups, no_huge_page_stalls
+    from bayes.engines import arrow_pages_kept, count_signups, no_huge_page_stalls
     from bayes.signup.data import load_inputs
 
     rules = rules or AudienceRules()
@@ -434,7 +434,7 @@ def score(
     pairs, priors = counts.pairs, counts.topics
     timings = dict(counts.timings)
     stages = counts.stages if counts.stages is not None else Stages()
-    with no_huge_page_stalls():
+    with no_huge_page_stalls(), arrow_pages_kept():
         with stages("score"):
             scored, model = score_pairs(
                 pairs,
@@ -479,6 +479,7 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
     CSV goes through PyArrow's writer, which is fast on millions of rows."""
     import pyarrow as pa
 
+    from bayes.engines import arrow_pages_kept
     from bayes.io import atomic_path, write_table
     from bayes.signup.counting import arrow_strings
 
@@ -497,9 +498,10 @@ def write_audience(audience: pd.DataFrame, path: str | Path) -> Path:
             return pa.DictionaryArray.from_arrays(codes, cats)
         return pa.array(s.to_numpy())
 
-    table = pa.table({c: column(c) for c in cols})
-    with atomic_path(path) as tmp:
-        _write_csv_parallel(table, tmp)
+    with arrow_pages_kept():  # (the blocks' buffers reuse the pages of the blocks before)
+        table = pa.table({c: column(c) for c in cols})
+        with atomic_path(path) as tmp:
+            _write_csv_parallel(table, tmp)
     return path
 
 
