@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,20 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or (
         "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
     )
+
+
+def _stop_group(pgid: int, timeout: float = 10) -> None:
+    """Wait for the processes of the group ``pgid`` (Chromium's, started in a session of its
+    own) to exit: asked with SIGTERM, killed after ``timeout`` seconds, given up on two
+    seconds later (a zombie nobody reaps stays in its group)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout + 2:
+        late = time.monotonic() - start > timeout
+        try:
+            os.killpg(pgid, signal.SIGKILL if late else signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return  # (no process left in the group)
+        time.sleep(0.05)
 
 
 class Chromium:
@@ -93,6 +108,7 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        _stop_group(self.proc.pid)  # (its renderers may still write into the profile)
         self._profile.cleanup()
 
     def send(self, method: str, **params):
