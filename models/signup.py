@@ -171,17 +171,15 @@ def eb_scores(
     n = len(pairs)
     p_click, p_sc, p_signup = np.empty(n), np.empty(n), np.empty(n)
 
-    def score(start: int, end: int) -> None:
-        for lo in range(start, end, EB_BLOCK):
-            b = slice(lo, min(lo + EB_BLOCK, end))
-            k = codes[b]
-            p_click[b] = eb_rate(clicks[b], sends[b], p0c[k], alpha_c)
-            p_sc[b] = eb_rate(signed[b], clicks[b], p0s[k], alpha_sc)
-            np.multiply(p_click[b], p_sc[b], out=p_signup[b])
+    def score(start: int) -> None:
+        b = slice(start, start + EB_BLOCK)
+        k = codes[b]
+        p_click[b] = eb_rate(clicks[b], sends[b], p0c[k], alpha_c)
+        p_sc[b] = eb_rate(signed[b], clicks[b], p0s[k], alpha_sc)
+        np.multiply(p_click[b], p_sc[b], out=p_signup[b])
 
-    half = (n // 2 // EB_BLOCK + 1) * EB_BLOCK if n > EB_BLOCK else n
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(score, (0, half), (half, n)))
+        list(pool.map(score, range(0, n, EB_BLOCK)))
     out = pairs.copy(deep=False)
     out["p_click"], out["p_signup_given_click"], out["p_signup"] = p_click, p_sc, p_signup
     return out

@@ -78,6 +78,34 @@ def test_eb_rate_is_the_seed_formula_bit_for_bit(rng):
     assert np.ndim(one) == 0 and one == (1 + 2.0 * 0.02) / (4 + 2.0)
 
 
+def test_eb_scores_in_blocks_are_the_whole_columns_formula(rng):
+    """``eb_scores`` runs ``eb_rate`` block by block on threads: over several blocks and a
+    partial last one, with categorical or plain topics and a topic without a prior (NaN),
+    the bits are those of the formula on whole columns."""
+    from models.signup import EB_BLOCK
+
+    n = 2 * EB_BLOCK + 123
+    s = rng.integers(0, 30, n)
+    c = rng.binomial(s, 0.2)
+    y = np.minimum(rng.binomial(c, 0.3), 1)
+    topics = np.array(["A", "B", "C", "D"])  # (D has no prior)
+    t = rng.integers(0, 4, n)
+    priors = pd.DataFrame(
+        {"topic": topics[:3], "p0_click": [0.02, 0.1, 1e-4], "p0_sc": [0.05, 0.9, 0.3]}
+    )
+    p0c = np.append(priors["p0_click"].to_numpy(), np.nan)[t]
+    p0s = np.append(priors["p0_sc"].to_numpy(), np.nan)[t]
+    want_c, want_s = eb_rate(c, s, p0c, 2.0), eb_rate(y, c, p0s, 3.0)
+    pairs = _pairs(list(zip(s, c, y, strict=True)))
+    for topic in (pd.Categorical(topics[t], categories=topics), topics[t].astype(object)):
+        pairs["topic"] = topic
+        got = eb_scores(pairs, priors, alpha_c=2.0, alpha_sc=3.0)
+        np.testing.assert_array_equal(got["p_click"], want_c)
+        np.testing.assert_array_equal(got["p_signup_given_click"], want_s)
+        np.testing.assert_array_equal(got["p_signup"], want_c * want_s)
+        assert "p_click" not in pairs.columns
+
+
 def test_eb_is_hierarchical_special_case_kappa_2(rng):
     """Seed §4 = posterior mean with kappa = 2, mu = p0: equal to 1e-12 on many pairs."""
     n = 5000

@@ -203,12 +203,10 @@ def arrow_pages_kept() -> Iterator[None]:
     pyarrow was built without jemalloc; the previous pool is restored."""
     import pyarrow as pa
 
-    pool = None
-    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-        try:
-            pool = pa.jemalloc_memory_pool()
-        except NotImplementedError:
-            pool = None
+    try:
+        pool = None if "ARROW_DEFAULT_MEMORY_POOL" in os.environ else pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pool = None
     if pool is None:
         yield
         return

@@ -249,12 +249,8 @@ def _by_topic_then_p(rows: np.ndarray, topic: np.ndarray, p: np.ndarray) -> np.n
     def by_p(k: int) -> None:
         segment = order[starts[k] : ends[k]]
         codes, values = pd.factorize(p[segment])  # (NaN: code -1)
-        by_value = np.argsort(-values, kind="stable")
-        ranked = -values[by_value]
-        rank = np.empty(len(values) + 1, np.int64)
-        rank[by_value] = np.cumsum(np.r_[True, ranked[1:] != ranked[:-1]]) - 1
-        rank[-1] = len(values)
-        key = rank[codes]
+        _, rank = np.unique(-values, return_inverse=True)  # (equal values: one rank)
+        key = np.append(rank, len(values))[codes]  # (NaN, code -1: the last rank)
         if len(values) < 2**15 - 1:
             key = key.astype(np.int16)
         out[starts[k] : ends[k]] = rows[segment[np.argsort(key, kind="stable")]]
